@@ -1,0 +1,304 @@
+"""The tenant registry: one marketing domain of the product per entry of site/tenants.toml."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from floe.errors import Problem, SourceError
+
+_COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+_KEY = re.compile(r"^[a-z][a-z0-9_-]*$")
+
+REQUIRED_KEYS = ("domain", "name", "tagline", "dynamic_origin", "theme", "nav")
+OPTIONAL_KEYS = ("lang",)
+THEME_REQUIRED = ("primary", "accent", "background", "text")
+THEME_OPTIONAL = ("code_style",)
+NAV_KEYS = ("label", "href")
+
+
+@dataclass(frozen=True)
+class NavLink:
+    label: str
+    href: str
+
+
+@dataclass(frozen=True)
+class Theme:
+    primary: str
+    accent: str
+    background: str
+    text: str
+    code_style: str = "friendly"
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """One marketing domain: what its site is called, how it looks and where its service is."""
+
+    key: str
+    domain: str
+    name: str
+    tagline: str
+    dynamic_origin: str
+    theme: Theme
+    nav: tuple[NavLink, ...]
+    lang: str = "en"
+
+    @property
+    def base_url(self) -> str:
+        return f"https://{self.domain}"
+
+
+class TenantRegistry(Mapping[str, Tenant]):
+    """Tenants by key, in the order site/tenants.toml lists them (read-only)."""
+
+    def __init__(self, tenants: Mapping[str, Tenant]):
+        self._tenants = dict(tenants)
+
+    def __getitem__(self, key: str) -> Tenant:
+        return self._tenants[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tenants)
+
+    def __len__(self) -> int:
+        return len(self._tenants)
+
+    def by_host(self, host: str) -> Tenant | None:
+        """The tenant serving ``host`` (a Host header: port and case ignored), if any."""
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        name = name.strip().lower().rstrip(".")
+        for tenant in self.values():
+            if tenant.domain == name:
+                return tenant
+        return None
+
+
+def load_tenants(path: Path, *, display_path: str | None = None) -> TenantRegistry:
+    """Read and validate ``path``; raise :class:`SourceError` naming tenant and key."""
+    shown = display_path or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SourceError(
+            [
+                Problem(
+                    shown,
+                    message="file not found",
+                    hint="create it with one [tenants.NAME] table per site",
+                )
+            ]
+        ) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = _toml_error_line(exc)
+        raise SourceError([Problem(shown, line, message=f"invalid TOML: {exc}")]) from None
+
+    problems: list[Problem] = []
+    extra = sorted(set(data) - {"tenants"})
+    for key in extra:
+        problems.append(
+            Problem(
+                shown,
+                _locate(text, key),
+                key,
+                "unknown top-level key",
+                "tenants are tables named [tenants.NAME]",
+            )
+        )
+    tables = data.get("tenants")
+    if not isinstance(tables, dict) or not tables:
+        problems.append(
+            Problem(
+                shown, message="no tenants defined", hint="add a [tenants.NAME] table for each site"
+            )
+        )
+        raise SourceError(problems)
+
+    tenants: dict[str, Tenant] = {}
+    domains: dict[str, str] = {}
+    for key, table in tables.items():
+        tenant = _parse_tenant(key, table, text, shown, problems)
+        if tenant is None:
+            continue
+        if tenant.domain in domains:
+            problems.append(
+                Problem(
+                    shown,
+                    _locate(text, "domain", key),
+                    f"tenants.{key}.domain",
+                    f"domain {tenant.domain!r} is already used by tenant "
+                    f"{domains[tenant.domain]!r}",
+                    "each tenant needs its own domain",
+                )
+            )
+        domains[tenant.domain] = key
+        tenants[key] = tenant
+    if problems:
+        raise SourceError(problems)
+    return TenantRegistry(tenants)
+
+
+def _parse_tenant(
+    key: str, table: Any, text: str, shown: str, problems: list[Problem]
+) -> Tenant | None:
+    where = f"tenants.{key}"
+    start = len(problems)
+
+    def problem(field: str, message: str, hint: str | None = None) -> None:
+        problems.append(
+            Problem(
+                shown,
+                _locate(text, field.rsplit(".", 1)[-1], key),
+                f"{where}.{field}",
+                message,
+                hint,
+            )
+        )
+
+    if not _KEY.match(key):
+        problems.append(
+            Problem(
+                shown,
+                _locate(text, key),
+                where,
+                "tenant name must be lowercase letters, digits, '-' or '_'",
+            )
+        )
+    if not isinstance(table, dict):
+        problems.append(Problem(shown, _locate(text, key), where, "must be a table"))
+        return None
+    for missing in (k for k in REQUIRED_KEYS if k not in table):
+        problems.append(
+            Problem(
+                shown,
+                _locate(text, key),
+                f"{where}.{missing}",
+                "required key is missing",
+                f"add {missing} = … to [{where}]",
+            )
+        )
+    for unknown in sorted(set(table) - set(REQUIRED_KEYS) - set(OPTIONAL_KEYS)):
+        problem(unknown, "unknown key", "known keys: " + ", ".join(REQUIRED_KEYS + OPTIONAL_KEYS))
+    for name in ("domain", "name", "tagline", "dynamic_origin", "lang"):
+        if name in table and (not isinstance(table[name], str) or not table[name].strip()):
+            problem(name, "must be a non-empty string")
+
+    domain = table.get("domain")
+    if isinstance(domain, str) and (domain != domain.lower() or "/" in domain or ":" in domain):
+        problem(
+            "domain", f"{domain!r} is not a bare lowercase host name", "write it like example.com"
+        )
+    origin = table.get("dynamic_origin")
+    if isinstance(origin, str):
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+            problem(
+                "dynamic_origin",
+                f"{origin!r} is not an origin",
+                "write it like https://app.example.com, without a path",
+            )
+
+    theme = _parse_theme(table.get("theme"), problem)
+    nav = _parse_nav(table.get("nav"), problem)
+    if len(problems) > start:
+        return None
+    return Tenant(
+        key=key,
+        domain=table["domain"],
+        name=table["name"],
+        tagline=table["tagline"],
+        dynamic_origin=table["dynamic_origin"].rstrip("/"),
+        theme=theme,
+        nav=nav,
+        lang=table.get("lang", "en"),
+    )
+
+
+def _parse_theme(value: Any, problem) -> Theme | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        problem("theme", "must be a table", "add a [tenants.NAME.theme] table")
+        return None
+    for missing in (k for k in THEME_REQUIRED if k not in value):
+        problem(f"theme.{missing}", "required key is missing", "a colour like #0b6e4f")
+    for unknown in sorted(set(value) - set(THEME_REQUIRED) - set(THEME_OPTIONAL)):
+        problem(
+            f"theme.{unknown}",
+            "unknown key",
+            "known keys: " + ", ".join(THEME_REQUIRED + THEME_OPTIONAL),
+        )
+    for name in THEME_REQUIRED:
+        colour = value.get(name)
+        if colour is not None and not (isinstance(colour, str) and _COLOUR.match(colour)):
+            problem(f"theme.{name}", f"{colour!r} is not a colour", "write it like #0b6e4f")
+    style = value.get("code_style", "friendly")
+    if not isinstance(style, str):
+        problem("theme.code_style", "must be the name of a Pygments style")
+    if any(k not in value for k in THEME_REQUIRED):
+        return None
+    return Theme(**{k: value[k] for k in THEME_REQUIRED}, code_style=style)
+
+
+def _parse_nav(value: Any, problem) -> tuple[NavLink, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        problem("nav", "must be a list of [[tenants.NAME.nav]] tables")
+        return ()
+    links = []
+    for index, item in enumerate(value, 1):
+        if not isinstance(item, dict):
+            problem(f"nav[{index}]", "must be a table with label and href")
+            continue
+        for missing in (k for k in NAV_KEYS if not isinstance(item.get(k), str) or not item.get(k)):
+            problem(f"nav[{index}].{missing}", "required key is missing or empty")
+        for unknown in sorted(set(item) - set(NAV_KEYS)):
+            problem(f"nav[{index}].{unknown}", "unknown key", "known keys: label, href")
+        if all(isinstance(item.get(k), str) and item.get(k) for k in NAV_KEYS):
+            links.append(NavLink(item["label"], item["href"]))
+    return tuple(links)
+
+
+def _locate(text: str, key: str, tenant: str | None = None) -> int | None:
+    """Best-effort line number of ``key`` (inside ``[tenants.tenant…]`` when given).
+
+    tomllib keeps no positions, so this reads the text: good enough to point a designer at
+    the right line, and ``None`` when the key cannot be found (a missing key, say).
+    """
+    lines = text.splitlines()
+    start, end = 0, len(lines)
+    if tenant is not None:
+        header = re.compile(rf"^\s*\[\[?\s*tenants\.{re.escape(tenant)}(\.[^\]]*)?\s*\]\]?")
+        other = re.compile(r"^\s*\[\[?\s*tenants\.(?P<name>[^.\]\s]+)")
+        found = [i for i, line in enumerate(lines) if header.match(line)]
+        if not found:
+            return None
+        start = found[0]
+        for i in range(start + 1, len(lines)):
+            match = other.match(lines[i])
+            if match and match.group("name") != tenant:
+                end = i
+                break
+        if key == tenant:
+            return start + 1
+    pattern = re.compile(rf"^\s*(\[\[?\s*(tenants\.)?)?{re.escape(key)}\b")
+    for i in range(start, end):
+        if pattern.match(lines[i]) or re.match(
+            rf"^\s*\[\[?[^\]]*\.{re.escape(key)}\s*\]", lines[i]
+        ):
+            return i + 1
+    return None
+
+
+def _toml_error_line(exc: tomllib.TOMLDecodeError) -> int | None:
+    match = re.search(r"line (\d+)", str(exc))
+    return int(match.group(1)) if match else None

@@ -1,0 +1,43 @@
+"""``create_app(tenant, sources)``: the Flask app that renders one tenant's static site."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template
+from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined
+
+from renderer import assets, blog, landing
+from renderer.content import tag_slug
+from renderer.sources import Sources
+
+
+def create_app(tenant: str, sources: Sources) -> Flask:
+    """Build the app for ``tenant``; it sees only that tenant's content."""
+    paths = sources.paths
+    catalog = sources.catalogs[tenant]
+    app = Flask(
+        __name__,
+        static_folder=str(paths.static),
+        static_url_path="/static",
+        root_path=str(paths.root),
+    )
+    app.jinja_loader = ChoiceLoader([FileSystemLoader(d) for d in paths.template_dirs(tenant)])
+    app.jinja_env.undefined = StrictUndefined
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+    app.add_template_filter(tag_slug, "tag_slug")
+    app.extensions["floe.catalog"] = catalog
+    app.extensions["floe.sources"] = sources
+
+    app.register_blueprint(landing.bp)
+    app.register_blueprint(blog.bp)
+    app.register_blueprint(assets.bp)
+
+    @app.context_processor
+    def site_globals() -> dict:
+        return {"tenant": catalog.tenant, "catalog": catalog}
+
+    @app.errorhandler(404)
+    def not_found(error):
+        return render_template("404.html"), 404
+
+    return app

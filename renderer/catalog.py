@@ -1,0 +1,119 @@
+"""What one tenant's site contains: its posts, tags and pages, with links resolved for it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from flask import current_app
+
+from floe.errors import Problem
+from floe.tenants import Tenant
+from renderer.content import Corpus, LandingPage, Post, Tag, tag_slug
+from renderer.markdown import POST_LINK
+
+
+@dataclass
+class Catalog:
+    tenant: Tenant
+    posts: list[Post]
+    tags: dict[str, Tag]
+    pages: dict[str, LandingPage]
+    html: dict[str, str] = field(default_factory=dict)
+
+    def post(self, slug: str) -> Post | None:
+        return self._by_slug.get(slug)
+
+    def __post_init__(self) -> None:
+        self._by_slug = {post.slug: post for post in self.posts}
+
+    def body(self, record: Post | LandingPage) -> str:
+        """The record's HTML with its links to other posts resolved for this tenant."""
+        return self.html[record.file]
+
+
+def build_catalogs(
+    corpus: Corpus, tenants: Mapping[str, Tenant]
+) -> tuple[dict[str, Catalog], list[Problem]]:
+    """One catalog per tenant, and every link that cannot be resolved."""
+    problems: list[Problem] = []
+    by_stem = {post.stem: post for post in corpus.posts}
+    catalogs = {}
+    for key, tenant in tenants.items():
+        posts = [p for p in corpus.posts if key in p.tenants and corpus.included(p)]
+        grouped: dict[str, list[Post]] = {}
+        names: dict[str, str] = {}
+        for post in posts:
+            for tag in post.tags:
+                slug = tag_slug(tag)
+                grouped.setdefault(slug, []).append(post)
+                names.setdefault(slug, tag)
+        tags = {slug: Tag(names[slug], slug, tuple(grouped[slug])) for slug in sorted(grouped)}
+        pages = {p.name: p for p in corpus.pages if p.tenant == key}
+        catalog = Catalog(tenant, posts, tags, pages)
+        for record in [*posts, *pages.values()]:
+            catalog.html[record.file] = _resolve_links(
+                record, key, by_stem, corpus, tenants, problems
+            )
+        catalogs[key] = catalog
+    return catalogs, problems
+
+
+def _resolve_links(
+    record: Post | LandingPage,
+    tenant: str,
+    by_stem: Mapping[str, Post],
+    corpus: Corpus,
+    tenants: Mapping[str, Tenant],
+    problems: list[Problem],
+) -> str:
+    assert record.rendered is not None
+    html = record.rendered.html
+    if not record.rendered.post_links:
+        return html
+
+    def replace(match) -> str:
+        stem, fragment = match.group("stem"), match.group("fragment") or ""
+        target = by_stem.get(stem)
+        if target is None:
+            problems.append(
+                Problem(
+                    record.file,
+                    _line_of(record, f"{stem}.md"),
+                    None,
+                    f"broken link '{stem}.md': there is no content/posts/{stem}.md",
+                    "fix the file name or remove the link",
+                )
+            )
+            return f'{match.group("attr")}="#"'
+        if not corpus.included(target):
+            state = "a draft" if target.draft else f"scheduled for {target.date}"
+            problems.append(
+                Problem(
+                    record.file,
+                    _line_of(record, f"{stem}.md"),
+                    None,
+                    f"link to '{stem}.md', which is {state} and not published",
+                    "remove the link until that post is live",
+                )
+            )
+            return f'{match.group("attr")}="#"'
+        if tenant in target.tenants:
+            url = target.url
+        else:
+            url = tenants[target.canonical_tenant].base_url + target.url
+        return f'{match.group("attr")}="{url}{fragment}"'
+
+    return POST_LINK.sub(replace, html)
+
+
+def _line_of(record: Post | LandingPage, needle: str) -> int | None:
+    for offset, line in enumerate(record.body.split("\n")):
+        if needle in line:
+            return record.body_line + offset
+    return None
+
+
+def current_catalog() -> Catalog:
+    """The catalog of the tenant whose app is handling the request."""
+    return current_app.extensions["floe.catalog"]

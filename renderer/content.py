@@ -1,0 +1,500 @@
+"""Writers' content as typed records: posts, landing pages and snippets, validated once per build.
+
+Flask-FlatPages reads ``content/`` (see :mod:`renderer.frontmatter`); this module checks every
+front-matter field, expands snippets and converts markdown once per post, whatever the number
+of tenants it appears on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from markdown.extensions.toc import slugify
+
+from floe.errors import Problem, SourceError
+from floe.tenants import Tenant
+from renderer.frontmatter import ContentPages, FrontMatter, SourcePage, parse_front_matter
+from renderer.markdown import Rendered, render_markdown
+from renderer.snippets import SnippetSource, expand_snippets
+
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+POST_KEYS = (
+    "title",
+    "date",
+    "description",
+    "tags",
+    "tenants",
+    "draft",
+    "updated",
+    "slug",
+    "aliases",
+    "canonical_tenant",
+)
+PAGE_KEYS = ("title", "description", "template", "hero")
+HERO_KEYS = ("headline", "subhead", "cta_label", "cta_href")
+#: Top-level paths the renderer owns; a landing page cannot take them.
+RESERVED_PAGES = frozenset({"blog", "static", "app", "assets", "404", "feed", "sitemap", "tag"})
+
+
+def tag_slug(tag: str) -> str:
+    return slugify(tag, "-")
+
+
+@dataclass(frozen=True)
+class Post:
+    """One blog post, as the writer declared it, converted to HTML once."""
+
+    file: str
+    stem: str
+    slug: str
+    title: str
+    date: dt.date
+    description: str
+    tags: tuple[str, ...]
+    tenants: tuple[str, ...]
+    canonical_tenant: str
+    draft: bool = False
+    updated: dt.date | None = None
+    aliases: tuple[str, ...] = ()
+    body: str = ""
+    body_line: int = 1
+    rendered: Rendered | None = None
+    snippets: frozenset[str] = frozenset()
+
+    @property
+    def url(self) -> str:
+        return f"/blog/{self.slug}/"
+
+    @property
+    def last_modified(self) -> dt.date:
+        return self.updated or self.date
+
+    def is_live(self, today: dt.date) -> bool:
+        return not self.draft and self.date <= today
+
+
+@dataclass(frozen=True)
+class LandingPage:
+    """A tenant's landing page (home, pricing, features …), rendered with its own template."""
+
+    file: str
+    tenant: str
+    name: str
+    title: str
+    description: str
+    template: str
+    hero: Mapping[str, str] | None
+    body: str = ""
+    body_line: int = 1
+    rendered: Rendered | None = None
+    snippets: frozenset[str] = frozenset()
+    lines: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return "/" if self.name == "home" else f"/{self.name}/"
+
+
+@dataclass(frozen=True)
+class Tag:
+    name: str
+    slug: str
+    posts: tuple[Post, ...]
+
+    @property
+    def url(self) -> str:
+        return f"/blog/tag/{self.slug}/"
+
+
+@dataclass
+class Corpus:
+    """Everything in ``content/`` that a build includes, checked and converted."""
+
+    posts: list[Post]
+    pages: list[LandingPage]
+    snippets: dict[str, SnippetSource]
+    drafts: bool
+    today: dt.date
+    problems: list[Problem] = field(default_factory=list)
+
+    def included(self, post: Post) -> bool:
+        """Whether the build publishes ``post`` (``--drafts`` adds drafts and scheduled posts)."""
+        return self.drafts or post.is_live(self.today)
+
+
+class ContentReader:
+    """Reads ``content/`` through Flask-FlatPages, reusing unchanged files between reads."""
+
+    def __init__(self, content_dir: Path):
+        self.content_dir = content_dir
+        # FlatPages reads its settings from a Flask app; this one only carries them.
+        self._app = Flask("floe-content", root_path=str(content_dir))
+        self._app.config.update(
+            FLATPAGES_ROOT=str(content_dir),
+            FLATPAGES_EXTENSION=".md",
+            FLATPAGES_AUTO_RELOAD=False,
+        )
+        self.pages = ContentPages(self._app)
+
+    def read(self) -> dict[str, SourcePage]:
+        """All ``.md`` files by path without extension (``posts/x``, ``pages/t/home`` …)."""
+        self.pages.reload()
+        with self._app.app_context():
+            return {page.path: page for page in self.pages}  # type: ignore[misc]
+
+
+def load_corpus(
+    content_dir: Path,
+    tenants: Mapping[str, Tenant],
+    *,
+    drafts: bool = False,
+    today: dt.date | None = None,
+    reader: ContentReader | None = None,
+    display_root: Path | None = None,
+) -> Corpus:
+    """Load and check all content; raise :class:`SourceError` listing every problem."""
+    today = today or dt.date.today()
+    reader = reader or ContentReader(content_dir)
+    root = display_root or content_dir.parent
+    sources = reader.read()
+    shown = {path: _display(content_dir, root, path) for path in sources}
+    problems: list[Problem] = []
+
+    snippets: dict[str, SnippetSource] = {}
+    for path, page in sorted(sources.items()):
+        if path.startswith("snippets/"):
+            name = path[len("snippets/") :]
+            snippets[name] = SnippetSource(name, shown[path], page.body, page.body_line)
+
+    posts: list[Post] = []
+    pages: list[LandingPage] = []
+    for path, page in sorted(sources.items()):
+        folder, _, rest = path.partition("/")
+        if folder == "posts" and "/" not in rest:
+            post = _read_post(page, shown[path], rest, tenants, problems)
+            if post is not None:
+                posts.append(post)
+        elif folder == "pages":
+            landing = _read_page(page, shown[path], rest, tenants, problems)
+            if landing is not None:
+                pages.append(landing)
+
+    corpus = Corpus(posts=[], pages=[], snippets=snippets, drafts=drafts, today=today)
+    posts = [_expand(p, snippets, problems, render=corpus.included(p)) for p in posts]
+    pages = [_expand(p, snippets, problems, render=True) for p in pages]
+    corpus.posts = sorted(
+        (p for p in posts if p is not None), key=lambda p: (p.date, p.slug), reverse=True
+    )
+    corpus.pages = sorted((p for p in pages if p is not None), key=lambda p: (p.tenant, p.name))
+    _check_slugs(corpus.posts, tenants, problems)
+    _check_home_pages(corpus.pages, tenants, content_dir, root, problems)
+    if problems:
+        raise SourceError(problems)
+    return corpus
+
+
+def _display(content_dir: Path, root: Path, path: str) -> str:
+    full = content_dir / f"{path}.md"
+    try:
+        return full.relative_to(root).as_posix()
+    except ValueError:
+        return full.as_posix()
+
+
+def _front_matter(page: SourcePage, file: str, problems: list[Problem]) -> FrontMatter | None:
+    if page.split_problem:
+        problems.append(
+            Problem(file, 1, None, page.split_problem, "end the front matter with '---'")
+        )
+        return None
+    if not page.has_front_matter:
+        problems.append(
+            Problem(
+                file,
+                1,
+                None,
+                "no front matter",
+                "start the file with '---', then 'title: …' and 'date: …', then '---'",
+            )
+        )
+        return None
+    meta, found = parse_front_matter(page._meta, file)
+    problems.extend(found)
+    return None if found else meta
+
+
+class _Fields:
+    """Typed access to front-matter fields that records each problem with its line."""
+
+    def __init__(self, meta: FrontMatter, file: str, problems: list[Problem]):
+        self.meta, self.file, self.problems = meta, file, problems
+        self.ok = True
+
+    def problem(self, key: str, message: str, hint: str | None = None) -> None:
+        self.ok = False
+        self.problems.append(Problem(self.file, self.meta.lines.get(key, 1), key, message, hint))
+
+    def unknown(self, known: tuple[str, ...]) -> None:
+        for key in self.meta.data:
+            if key not in known:
+                self.problem(
+                    str(key), "unknown front-matter field", "known fields: " + ", ".join(known)
+                )
+
+    def text(self, key: str, *, required: bool = False, default: str = "") -> str:
+        value = self.meta.data.get(key)
+        if value is None:
+            if required:
+                self.problems.append(
+                    Problem(
+                        self.file,
+                        1,
+                        key,
+                        "required field is missing",
+                        f"add '{key}: …' to the front matter",
+                    )
+                )
+                self.ok = False
+            return default
+        if (
+            not isinstance(value, str | int | float)
+            or isinstance(value, bool)
+            or not str(value).strip()
+        ):
+            self.problem(key, "must be text")
+            return default
+        return str(value).strip()
+
+    def date(self, key: str, *, required: bool = False) -> dt.date | None:
+        value = self.meta.data.get(key)
+        if value is None:
+            if required:
+                self.problems.append(
+                    Problem(
+                        self.file,
+                        1,
+                        key,
+                        "required field is missing",
+                        f"add '{key}: YYYY-MM-DD' to the front matter",
+                    )
+                )
+                self.ok = False
+            return None
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return dt.date.fromisoformat(str(value).strip())
+        except ValueError:
+            self.problem(
+                key, f"{value!r} is not a valid date", "write it as YYYY-MM-DD, e.g. 2026-03-14"
+            )
+            return None
+
+    def flag(self, key: str) -> bool:
+        value = self.meta.data.get(key, False)
+        if not isinstance(value, bool):
+            self.problem(key, f"{value!r} is not true or false")
+            return False
+        return value
+
+    def strings(self, key: str, hint: str) -> tuple[str, ...]:
+        value = self.meta.data.get(key)
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            self.problem(key, "must be a list of text", hint)
+            return ()
+        return tuple(v.strip() for v in value)
+
+
+def _read_post(
+    page: SourcePage, file: str, stem: str, tenants: Mapping[str, Tenant], problems: list[Problem]
+) -> Post | None:
+    meta = _front_matter(page, file, problems)
+    if meta is None:
+        return None
+    f = _Fields(meta, file, problems)
+    f.unknown(POST_KEYS)
+    title = f.text("title", required=True)
+    date = f.date("date", required=True)
+    updated = f.date("updated")
+    if date and updated and updated < date:
+        f.problem(
+            "updated",
+            f"{updated} is before the post's date {date}",
+            "updated is when the post last changed, on or after its date",
+        )
+    tags = f.strings("tags", "write tags: [pricing, invoicing]")
+    listed = f.strings(
+        "tenants", "write tenants: [" + ", ".join(tenants) + "], or leave it out for all"
+    )
+    for name in listed:
+        if name not in tenants:
+            f.problem("tenants", f"unknown tenant {name!r}", "known tenants: " + ", ".join(tenants))
+    post_tenants = listed or tuple(tenants)
+    canonical = f.text("canonical_tenant", default=post_tenants[0] if post_tenants else "")
+    if "canonical_tenant" in meta.data and canonical not in post_tenants:
+        f.problem(
+            "canonical_tenant",
+            f"{canonical!r} is not one of this post's tenants",
+            "choose one of: " + ", ".join(post_tenants),
+        )
+    slug = f.text("slug", default="")
+    if slug and not SLUG.match(slug):
+        f.problem("slug", f"{slug!r} is not a URL slug", "use lowercase words joined by '-'")
+    if not slug:
+        slug = stem if SLUG.match(stem) else tag_slug(stem)
+    aliases = f.strings("aliases", "write aliases: [/blog/old-name/]")
+    for alias in aliases:
+        if not alias.startswith("/") or "//" in alias or " " in alias:
+            f.problem("aliases", f"{alias!r} is not a site path", "write it like /blog/old-name/")
+    if not f.ok or date is None:
+        return None
+    return Post(
+        file=file,
+        stem=stem,
+        slug=slug,
+        title=title,
+        date=date,
+        description=f.text("description"),
+        tags=tuple(dict.fromkeys(tags)),
+        tenants=post_tenants,
+        canonical_tenant=canonical,
+        draft=f.flag("draft"),
+        updated=updated,
+        aliases=aliases,
+        body=page.body,
+        body_line=page.body_line,
+    )
+
+
+def _read_page(
+    page: SourcePage, file: str, rest: str, tenants: Mapping[str, Tenant], problems: list[Problem]
+) -> LandingPage | None:
+    tenant, _, name = rest.partition("/")
+    if not name or "/" in name:
+        problems.append(
+            Problem(
+                file,
+                None,
+                None,
+                "landing pages live in content/pages/TENANT/NAME.md",
+                "move the file into its tenant's folder",
+            )
+        )
+        return None
+    if tenant not in tenants:
+        problems.append(
+            Problem(
+                file,
+                None,
+                None,
+                f"folder {tenant!r} is not a tenant",
+                "known tenants: " + ", ".join(tenants),
+            )
+        )
+        return None
+    if name in RESERVED_PAGES or not SLUG.match(name):
+        problems.append(
+            Problem(
+                file,
+                None,
+                None,
+                f"{name!r} cannot be a page name",
+                "use lowercase words joined by '-', not one of: "
+                + ", ".join(sorted(RESERVED_PAGES)),
+            )
+        )
+        return None
+    meta = _front_matter(page, file, problems)
+    if meta is None:
+        return None
+    f = _Fields(meta, file, problems)
+    f.unknown(PAGE_KEYS)
+    hero = meta.data.get("hero")
+    if hero is not None:
+        if not isinstance(hero, dict):
+            f.problem("hero", "must be a mapping", "keys: " + ", ".join(HERO_KEYS))
+            hero = None
+        else:
+            for key in hero:
+                if key not in HERO_KEYS:
+                    f.problem("hero", f"unknown key {key!r}", "known keys: " + ", ".join(HERO_KEYS))
+            hero = {k: str(v) for k, v in hero.items()}
+    template = f.text("template", default="page.html")
+    landing = LandingPage(
+        file=file,
+        tenant=tenant,
+        name=name,
+        title=f.text("title", required=True),
+        description=f.text("description"),
+        template=template,
+        hero=hero,
+        body=page.body,
+        body_line=page.body_line,
+        lines=meta.lines,
+    )
+    return landing if f.ok else None
+
+
+def _expand(
+    record: Any, snippets: Mapping[str, SnippetSource], problems: list[Problem], *, render: bool
+) -> Any:
+    """Expand snippets (always, to report problems) and convert markdown (when published)."""
+    try:
+        expanded = expand_snippets(record.body, record.file, record.body_line, snippets)
+    except SourceError as exc:
+        problems.extend(exc.problems)
+        return None
+    rendered = render_markdown(expanded.text) if render else None
+    return replace(record, rendered=rendered, snippets=expanded.snippets)
+
+
+def _check_slugs(posts: list[Post], tenants: Mapping[str, Tenant], problems: list[Problem]) -> None:
+    for tenant in tenants:
+        seen: dict[str, Post] = {}
+        for post in sorted(posts, key=lambda p: p.file):
+            if tenant not in post.tenants:
+                continue
+            other = seen.setdefault(post.slug, post)
+            if other is not post:
+                problems.append(
+                    Problem(
+                        post.file,
+                        None,
+                        "slug",
+                        f"{post.slug!r} is also the slug of {other.file} on tenant {tenant!r}",
+                        "set a different 'slug:' or rename the file",
+                    )
+                )
+
+
+def _check_home_pages(
+    pages: list[LandingPage],
+    tenants: Mapping[str, Tenant],
+    content_dir: Path,
+    root: Path,
+    problems: list[Problem],
+) -> None:
+    have = {(p.tenant, p.name) for p in pages}
+    for tenant in tenants:
+        if (tenant, "home") not in have:
+            file = _display(content_dir, root, f"pages/{tenant}/home")
+            if not (content_dir / "pages" / tenant / "home.md").exists():
+                problems.append(
+                    Problem(
+                        file,
+                        None,
+                        None,
+                        f"tenant {tenant!r} has no home page",
+                        "create this file with a title and template: home.html",
+                    )
+                )

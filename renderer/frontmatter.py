@@ -1,0 +1,127 @@
+"""Reading content files: Flask-FlatPages with front matter whose lines are known.
+
+Flask-FlatPages finds and caches the files; this module splits each into YAML front matter
+(between two ``---`` lines) and markdown body, remembering the line each starts on so that
+every error can name it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from flask_flatpages import FlatPages, Page
+
+from floe.errors import Problem
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class SourcePage(Page):
+    """A FlatPages page that also knows where its body starts and what went wrong reading it."""
+
+    def __init__(
+        self,
+        path: str,
+        meta: str,
+        body: str,
+        html_renderer,
+        folder: str,
+        *,
+        body_line: int,
+        has_front_matter: bool,
+        problem: str | None,
+    ):
+        super().__init__(path, meta, body, html_renderer, folder)
+        self.body_line = body_line
+        self.has_front_matter = has_front_matter
+        self.split_problem = problem
+
+
+class ContentPages(FlatPages):
+    """FlatPages over ``content/`` reading Jekyll-style front matter."""
+
+    def _parse(self, content: str, path: str, rel_path: str) -> SourcePage:
+        meta, body, body_line, problem = split_front_matter(content)
+        renderer = self._smart_html_renderer(self.config("html_renderer"))
+        return SourcePage(
+            path,
+            meta or "",
+            body,
+            renderer,
+            rel_path,
+            body_line=body_line,
+            has_front_matter=meta is not None,
+            problem=problem,
+        )
+
+
+def split_front_matter(text: str) -> tuple[str | None, str, int, str | None]:
+    """Return ``(meta, body, body_line, problem)``; meta is None when there is no front matter."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    lines = text.split("\n")
+    if lines[0].rstrip() != "---":
+        return None, text, 1, None
+    for index in range(1, len(lines)):
+        if lines[index].rstrip() in ("---", "..."):
+            return "\n".join(lines[1:index]), "\n".join(lines[index + 1 :]), index + 2, None
+    return "", "", len(lines) + 1, "front matter opened by '---' on line 1 is never closed"
+
+
+@dataclass
+class FrontMatter:
+    """Parsed front matter, with the file line of each top-level key."""
+
+    data: dict[str, Any] = field(default_factory=dict)
+    lines: dict[str, int] = field(default_factory=dict)
+
+
+def parse_front_matter(
+    text: str, file: str, first_line: int = 2
+) -> tuple[FrontMatter, list[Problem]]:
+    """Parse YAML ``text`` that starts on ``first_line`` of ``file``."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return FrontMatter(), []
+        if not isinstance(node, yaml.MappingNode):
+            return FrontMatter(), [
+                Problem(
+                    file,
+                    first_line + node.start_mark.line,
+                    message="front matter must be 'key: value' lines",
+                    hint="see content/README.md",
+                )
+            ]
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = first_line + mark.line if mark else first_line
+        reason = exc.problem or "invalid YAML"
+        return FrontMatter(), [
+            Problem(
+                file,
+                line,
+                message=f"invalid YAML in front matter: {reason}",
+                hint="check quotes, colons and indentation",
+            )
+        ]
+    except yaml.YAMLError as exc:
+        return FrontMatter(), [Problem(file, first_line, message=f"invalid YAML: {exc}")]
+    finally:
+        loader.dispose()
+
+    lines: dict[str, int] = {}
+    problems: list[Problem] = []
+    for key_node, _ in node.value:
+        key = str(key_node.value)
+        line = first_line + key_node.start_mark.line
+        if key in lines:
+            problems.append(
+                Problem(file, line, key, f"set twice (first on line {lines[key]})", "keep one")
+            )
+        lines.setdefault(key, line)
+    return FrontMatter(data, lines), problems

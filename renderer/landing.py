@@ -1,0 +1,42 @@
+"""Landing pages: ``/`` and ``/<name>/``, each with the template its front matter chooses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from flask import Blueprint, abort, render_template
+
+from renderer.catalog import current_catalog
+
+bp = Blueprint("landing", __name__)
+
+
+@bp.route("/")
+def home() -> str:
+    return _render("home")
+
+
+@bp.route("/<name>/")
+def page(name: str) -> str:
+    if name == "home":
+        abort(404)
+    return _render(name)
+
+
+def _render(name: str) -> str:
+    catalog = current_catalog()
+    landing = catalog.pages.get(name)
+    if landing is None:
+        abort(404)
+    return render_template(
+        landing.template, page=landing, body=catalog.body(landing), recent_posts=catalog.posts[:3]
+    )
+
+
+def urls() -> Iterator[tuple[str, dict]]:
+    """Every landing page, for Frozen-Flask."""
+    for name in current_catalog().pages:
+        if name == "home":
+            yield "landing.home", {}
+        else:
+            yield "landing.page", {"name": name}

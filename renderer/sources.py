@@ -1,0 +1,110 @@
+"""Everything one build reads, loaded and checked together so all problems are reported at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from pygments.styles import get_all_styles
+
+from floe.errors import Problem, SourceError
+from floe.tenants import TenantRegistry, load_tenants
+from renderer.catalog import Catalog, build_catalogs
+from renderer.content import ContentReader, Corpus, load_corpus
+
+
+@dataclass(frozen=True)
+class ProjectPaths:
+    """Where a Floe project keeps its sources; tests point it at a copy."""
+
+    root: Path
+
+    @property
+    def content(self) -> Path:
+        return self.root / "content"
+
+    @property
+    def site(self) -> Path:
+        return self.root / "site"
+
+    @property
+    def templates(self) -> Path:
+        return self.site / "templates"
+
+    @property
+    def static(self) -> Path:
+        return self.site / "static"
+
+    @property
+    def tenants_file(self) -> Path:
+        return self.site / "tenants.toml"
+
+    def template_dirs(self, tenant: str) -> list[Path]:
+        """Template folders for ``tenant``, its own overrides first."""
+        return [self.templates / "tenants" / tenant, self.templates]
+
+    def find_template(self, tenant: str, name: str) -> Path | None:
+        for folder in self.template_dirs(tenant):
+            if (folder / name).is_file():
+                return folder / name
+        return None
+
+
+@dataclass
+class Sources:
+    paths: ProjectPaths
+    tenants: TenantRegistry
+    corpus: Corpus
+    catalogs: dict[str, Catalog]
+
+
+def load_sources(
+    paths: ProjectPaths,
+    *,
+    drafts: bool = False,
+    today: dt.date | None = None,
+    reader: ContentReader | None = None,
+) -> Sources:
+    """Load tenants and content and check them; raise :class:`SourceError` with every problem."""
+    tenants = load_tenants(paths.tenants_file, display_path="site/tenants.toml")
+    problems: list[Problem] = []
+    styles = set(get_all_styles())
+    for tenant in tenants.values():
+        if tenant.theme.code_style not in styles:
+            problems.append(
+                Problem(
+                    "site/tenants.toml",
+                    None,
+                    f"tenants.{tenant.key}.theme.code_style",
+                    f"unknown Pygments style {tenant.theme.code_style!r}",
+                    "for example: " + ", ".join(sorted(styles)[:6]) + " …",
+                )
+            )
+    try:
+        corpus = load_corpus(
+            paths.content,
+            tenants,
+            drafts=drafts,
+            today=today,
+            reader=reader,
+            display_root=paths.root,
+        )
+    except SourceError as exc:
+        raise SourceError([*problems, *exc.problems]) from None
+    catalogs, link_problems = build_catalogs(corpus, tenants)
+    problems.extend(link_problems)
+    for page in corpus.pages:
+        if paths.find_template(page.tenant, page.template) is None:
+            problems.append(
+                Problem(
+                    page.file,
+                    page.lines.get("template"),
+                    "template",
+                    f"template {page.template!r} not found",
+                    f"create site/templates/{page.template} or choose an existing one",
+                )
+            )
+    if problems:
+        raise SourceError(problems)
+    return Sources(paths, tenants, corpus, catalogs)
