@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask_frozen import Freezer, FrozenFlaskWarning
+from flask_frozen import Freezer, FrozenFlaskWarning, MissingURLGeneratorWarning
 from jinja2 import TemplateNotFound, TemplateSyntaxError
 
 from floe.errors import Problem, SourceError
@@ -116,13 +116,18 @@ def build_sites(
 def freeze_tenant(sources: Sources, tenant: str, destination: Path) -> tuple[int, list[Problem]]:
     """Freeze one tenant into ``destination``; return the page count and any problems."""
     app = create_app(tenant, sources)
-    app.config.update(FREEZER_SETTINGS, FREEZER_DESTINATION=str(destination))
+    # Exceptions reach the freezer (instead of becoming a 500 page) so they can be reported.
+    app.config.update(
+        FREEZER_SETTINGS, FREEZER_DESTINATION=str(destination), PROPAGATE_EXCEPTIONS=True
+    )
     freezer = SiteFreezer(app)
     for module in (landing, blog, assets):
         freezer.register_generator(module.urls)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", FrozenFlaskWarning)
+            # A site with no posts yet has no post or tag pages to freeze: that is fine.
+            warnings.simplefilter("ignore", MissingURLGeneratorWarning)
             urls = freezer.freeze()
     except _FreezeFailed as failed:
         return 0, [_describe(failed, sources)]

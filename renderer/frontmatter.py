@@ -15,7 +15,23 @@ from flask_flatpages import FlatPages, Page
 
 from floe.errors import Problem
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """Safe YAML (libyaml when available) that leaves an impossible date as text.
+
+    PyYAML raises a bare ValueError for ``2026-13-45``; kept as text, the field check can
+    name the field and its line instead.
+    """
+
+
+def _lenient_timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode):
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _lenient_timestamp)
 
 
 class SourcePage(Page):
@@ -98,9 +114,10 @@ def parse_front_matter(
             ]
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        # The context mark is where the bad construct starts (an unclosed quote, say).
+        mark = exc.context_mark or exc.problem_mark
         line = first_line + mark.line if mark else first_line
-        reason = exc.problem or "invalid YAML"
+        reason = ", ".join(part for part in (exc.context, exc.problem) if part) or "invalid YAML"
         return FrontMatter(), [
             Problem(
                 file,

@@ -37,28 +37,33 @@ def check_links(root: Path, domain: str, sources: Mapping[str, str] | None = Non
     names the file a writer can fix.
     """
     sources = sources or {}
-    problems = []
+    broken: dict[tuple[str | None, str], list[str]] = {}
     for file in sorted(root.rglob("*.html")):
         url = page_url(root, file)
         for link in iter_links(file.read_bytes()):
             target = internal_path(link, url, domain)
-            if target is None or target.startswith(DYNAMIC_PREFIX):
+            if target is None or target.startswith(DYNAMIC_PREFIX) or resolves(root, target):
                 continue
-            if not resolves(root, target):
-                hint = (
-                    "add the trailing slash"
-                    if resolves(root, target + "/")
-                    else "fix or remove the link"
-                )
-                problems.append(
-                    Problem(
-                        sources.get(url, f"{domain}{url}"),
-                        None,
-                        None,
-                        f"broken link {link!r} on page {url}",
-                        hint,
-                    )
-                )
+            pages = broken.setdefault((sources.get(url), link), [])
+            if url not in pages:
+                pages.append(url)
+    problems = []
+    for (source, link), pages in broken.items():
+        target = internal_path(link, pages[0], domain) or link
+        hint = (
+            "add the trailing slash" if resolves(root, target + "/") else "fix or remove the link"
+        )
+        shown = ", ".join(pages[:3]) + (f" and {len(pages) - 3} more" if len(pages) > 3 else "")
+        where = "page" if len(pages) == 1 else f"{len(pages)} pages"
+        problems.append(
+            Problem(
+                source or f"{domain} (templates or site/tenants.toml)",
+                None,
+                None,
+                f"broken link {link!r} on {where}: {shown}",
+                hint,
+            )
+        )
     return problems
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,7 +68,10 @@ def load_sources(
     reader: ContentReader | None = None,
 ) -> Sources:
     """Load tenants and content and check them; raise :class:`SourceError` with every problem."""
-    tenants = load_tenants(paths.tenants_file, display_path="site/tenants.toml")
+    try:
+        tenants = load_tenants(paths.tenants_file, display_path="site/tenants.toml")
+    except SourceError as exc:
+        raise SourceError([*exc.problems, *_content_problems(paths, drafts, today)]) from None
     problems: list[Problem] = []
     styles = set(get_all_styles())
     for tenant in tenants.values():
@@ -108,3 +112,27 @@ def load_sources(
     if problems:
         raise SourceError(problems)
     return Sources(paths, tenants, corpus, catalogs)
+
+
+def _content_problems(paths: ProjectPaths, drafts: bool, today: dt.date | None) -> list[Problem]:
+    """Content problems found with only the tenant names, when tenants.toml itself has problems.
+
+    So one run reports everything it can, not just the first file's mistakes.
+    """
+    try:
+        tables = tomllib.loads(paths.tenants_file.read_text(encoding="utf-8")).get("tenants")
+    except (OSError, tomllib.TOMLDecodeError):
+        return []
+    if not isinstance(tables, dict) or not tables:
+        return []
+    try:
+        load_corpus(
+            paths.content,
+            dict.fromkeys(tables),
+            drafts=drafts,
+            today=today,
+            display_root=paths.root,
+        )
+    except SourceError as exc:
+        return exc.problems
+    return []

@@ -1,0 +1,135 @@
+"""Fixtures: throwaway copies of the project, and a runner for ``build.py``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import shutil
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+import build as build_cli
+
+REPO = Path(__file__).resolve().parent.parent
+TODAY = dt.date(2026, 11, 21)
+
+
+@dataclass
+class Project:
+    """A copy of a Floe project in a temporary folder, with helpers to edit and build it."""
+
+    root: Path
+
+    @property
+    def content(self) -> Path:
+        return self.root / "content"
+
+    @property
+    def out(self) -> Path:
+        return self.root / "build"
+
+    def site(self, tenant: str = "freelancers") -> Path:
+        return (
+            self.out
+            / {"freelancers": "tallystack.example", "agencies": "teams.tallystack.example"}[tenant]
+        )
+
+    def write(self, relative: str, text: str) -> Path:
+        path = self.root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return path
+
+    def post(self, stem: str, body: str = "Some text.", **front) -> Path:
+        front.setdefault("title", stem.replace("-", " ").title())
+        front.setdefault("date", "2026-01-01")
+        lines = (
+            ["---"]
+            + [f"{key}: {_yaml(value)}" for key, value in front.items()]
+            + ["---", "", body, ""]
+        )
+        return self.write(f"content/posts/{stem}.md", "\n".join(lines))
+
+    def build(self, *args: str, today: dt.date = TODAY) -> Result:
+        return CliRunner().invoke(
+            build_cli.cli,
+            [
+                "--project",
+                str(self.root),
+                "build",
+                "--out",
+                str(self.out),
+                "--today",
+                today.isoformat(),
+                *args,
+            ],
+        )
+
+    def snapshot(self) -> dict[str, str]:
+        """Every file under build/ with its SHA-256: compare two to see what changed."""
+        return {
+            p.relative_to(self.out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(self.out.rglob("*"))
+            if p.is_file()
+        }
+
+
+def _yaml(value) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+@pytest.fixture
+def sample(tmp_path: Path) -> Project:
+    """A copy of this repository's own sources: site/ and the writers' content/."""
+    root = tmp_path / "project"
+    shutil.copytree(REPO / "site", root / "site")
+    shutil.copytree(REPO / "content", root / "content")
+    return Project(root)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    """The repository's site/ with a minimal content/: two home pages and no posts."""
+    root = tmp_path / "project"
+    shutil.copytree(REPO / "site", root / "site")
+    proj = Project(root)
+    for tenant in ("freelancers", "agencies"):
+        for name, template in (
+            ("home", "home.html"),
+            ("pricing", "pricing.html"),
+            ("features", "page.html"),
+        ):
+            proj.write(
+                f"content/pages/{tenant}/{name}.md",
+                f"""
+                ---
+                title: {name.title()} of {tenant}
+                template: {template}
+                ---
+
+                Welcome to {name}.
+                """,
+            )
+    (root / "content" / "posts").mkdir()
+    (root / "content" / "snippets").mkdir()
+    return proj
+
+
+@pytest.fixture(scope="session")
+def sample_build(tmp_path_factory) -> Project:
+    """The sample content built once (read-only), for tests that only look at output."""
+    root = tmp_path_factory.mktemp("sample") / "project"
+    shutil.copytree(REPO / "site", root / "site")
+    shutil.copytree(REPO / "content", root / "content")
+    proj = Project(root)
+    result = proj.build()
+    assert result.exit_code == 0, result.output
+    return proj
