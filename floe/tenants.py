@@ -16,7 +16,7 @@ _COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 _KEY = re.compile(r"^[a-z][a-z0-9_-]*$")
 
 REQUIRED_KEYS = ("domain", "name", "tagline", "dynamic_origin", "theme", "nav")
-OPTIONAL_KEYS = ("lang",)
+OPTIONAL_KEYS = ("lang", "title_format", "author", "image", "logo", "twitter")
 THEME_REQUIRED = ("primary", "accent", "background", "text")
 THEME_OPTIONAL = ("code_style",)
 NAV_KEYS = ("label", "href")
@@ -49,6 +49,13 @@ class Tenant:
     theme: Theme
     nav: tuple[NavLink, ...]
     lang: str = "en"
+    #: ``<title>`` of every page but the home page; ``{title}`` and ``{site}`` are filled in.
+    title_format: str = "{title} — {site}"
+    #: Default author of posts, and default share image (a path under /static/).
+    author: str = ""
+    image: str | None = None
+    logo: str | None = None
+    twitter: str | None = None
 
     @property
     def base_url(self) -> str:
@@ -187,7 +194,7 @@ def _parse_tenant(
         )
     for unknown in sorted(set(table) - set(REQUIRED_KEYS) - set(OPTIONAL_KEYS)):
         problem(unknown, "unknown key", "known keys: " + ", ".join(REQUIRED_KEYS + OPTIONAL_KEYS))
-    for name in ("domain", "name", "tagline", "dynamic_origin", "lang"):
+    for name in ("domain", "name", "tagline", "dynamic_origin", *OPTIONAL_KEYS):
         if name in table and (not isinstance(table[name], str) or not table[name].strip()):
             problem(name, "must be a non-empty string")
 
@@ -206,6 +213,15 @@ def _parse_tenant(
                 "write it like https://app.example.com, without a path",
             )
 
+    fmt = table.get("title_format")
+    if isinstance(fmt, str) and "{title}" not in fmt:
+        problem("title_format", "must contain {title}", 'for example "{title} — {site}"')
+    for name in ("image", "logo"):
+        value = table.get(name)
+        if isinstance(value, str) and not value.startswith("/static/"):
+            problem(
+                name, f"{value!r} is not a file under /static/", "write it like /static/img/x.png"
+            )
     theme = _parse_theme(table.get("theme"), problem)
     nav = _parse_nav(table.get("nav"), problem)
     if len(problems) > start:
@@ -219,6 +235,11 @@ def _parse_tenant(
         theme=theme,
         nav=nav,
         lang=table.get("lang", "en"),
+        title_format=table.get("title_format", "{title} — {site}"),
+        author=table.get("author", table["name"]),
+        image=table.get("image"),
+        logo=table.get("logo"),
+        twitter=table.get("twitter"),
     )
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, current_app, render_template
 
+from renderer.assets import manifest
 from renderer.catalog import current_catalog
+from renderer.head import listing_head, post_head
+from renderer.markdown import summarize
 
 bp = Blueprint("blog", __name__, url_prefix="/blog")
 
@@ -17,12 +20,18 @@ PER_PAGE = 10
 @bp.route("/", defaults={"number": 1})
 @bp.route("/page/<int:number>/")
 def index(number: int) -> str:
-    posts = current_catalog().posts
+    catalog = current_catalog()
+    posts = catalog.posts
     last = page_count(len(posts))
     if not 1 <= number <= last:
         abort(404)
     shown = posts[(number - 1) * PER_PAGE : number * PER_PAGE]
-    return render_template("blog_index.html", posts=shown, number=number, last=last)
+    title = "Blog" if number == 1 else f"Blog, page {number} of {last}"
+    description = f"Articles from {catalog.tenant.name}: {catalog.tenant.tagline}"
+    if number > 1:
+        description = f"Older articles from {catalog.tenant.name}, page {number} of {last}."
+    page_head = listing_head(catalog, manifest(), title, description)
+    return render_template("blog_index.html", posts=shown, number=number, last=last, head=page_head)
 
 
 @bp.route("/<slug>/")
@@ -31,15 +40,30 @@ def post(slug: str) -> str:
     found = catalog.post(slug)
     if found is None:
         abort(404)
-    return render_template("post.html", post=found, body=catalog.body(found))
+    sources = current_app.extensions["floe.sources"]
+    return render_template(
+        "post.html",
+        post=found,
+        body=catalog.body(found),
+        related=catalog.related(found),
+        head=post_head(found, catalog, sources.tenants, manifest()),
+    )
 
 
 @bp.route("/tag/<slug>/")
 def tag(slug: str) -> str:
-    found = current_catalog().tags.get(slug)
+    catalog = current_catalog()
+    found = catalog.tags.get(slug)
     if found is None:
         abort(404)
-    return render_template("tag.html", tag=found, posts=found.posts)
+    count = len(found.posts)
+    articles = f"{count} article{'s' if count != 1 else ''}"
+    titles = ", ".join(p.title for p in found.posts[:3])
+    description = f"{articles} about {found.name} from {catalog.tenant.name}: {titles}"
+    page_head = listing_head(
+        catalog, manifest(), f"Posts about {found.name}", summarize(description)
+    )
+    return render_template("tag.html", tag=found, posts=found.posts, head=page_head)
 
 
 def page_count(posts: int) -> int:

@@ -20,6 +20,8 @@ class Catalog:
     tags: dict[str, Tag]
     pages: dict[str, LandingPage]
     html: dict[str, str] = field(default_factory=dict)
+    #: Old paths of renamed posts → the post (served as 301s and fallback pages).
+    aliases: dict[str, Post] = field(default_factory=dict)
 
     def post(self, slug: str) -> Post | None:
         return self._by_slug.get(slug)
@@ -30,6 +32,23 @@ class Catalog:
     def body(self, record: Post | LandingPage) -> str:
         """The record's HTML with its links to other posts resolved for this tenant."""
         return self.html[record.file]
+
+    def is_canonical(self, post: Post) -> bool:
+        """Whether this tenant's copy of ``post`` is the one search engines should index."""
+        return post.canonical_tenant == self.tenant.key
+
+    def related(self, post: Post, count: int = 3) -> list[Post]:
+        """Posts of this tenant sharing most tags with ``post``; newer first among equals."""
+        shared: dict[str, int] = {}
+        for name in post.tags:
+            found = self.tags.get(tag_slug(name))
+            for other in found.posts if found else ():
+                if other is not post:
+                    shared[other.file] = shared.get(other.file, 0) + 1
+        order = {p.file: i for i, p in enumerate(self.posts)}  # newest first
+        best = sorted(shared, key=lambda file: (-shared[file], order[file]))[:count]
+        by_file = {p.file: p for p in self.posts}
+        return [by_file[file] for file in best]
 
 
 def build_catalogs(
@@ -51,6 +70,7 @@ def build_catalogs(
         tags = {slug: Tag(names[slug], slug, tuple(grouped[slug])) for slug in sorted(grouped)}
         pages = {p.name: p for p in corpus.pages if p.tenant == key}
         catalog = Catalog(tenant, posts, tags, pages)
+        _collect_aliases(catalog, problems)
         for record in [*posts, *pages.values()]:
             catalog.html[record.file] = _resolve_links(
                 record, key, by_stem, corpus, tenants, problems
@@ -117,3 +137,32 @@ def _line_of(record: Post | LandingPage, needle: str) -> int | None:
 def current_catalog() -> Catalog:
     """The catalog of the tenant whose app is handling the request."""
     return current_app.extensions["floe.catalog"]
+
+
+def _collect_aliases(catalog: Catalog, problems: list[Problem]) -> None:
+    taken = {p.url for p in catalog.posts} | {p.url for p in catalog.pages.values()}
+    for post in catalog.posts:
+        for alias in post.aliases:
+            other = catalog.aliases.get(alias)
+            if alias in taken or alias.rstrip("/") + "/" in taken:
+                problems.append(
+                    Problem(
+                        post.file,
+                        None,
+                        "aliases",
+                        f"{alias} is the address of a page that exists",
+                        "an alias is an old address no page uses any more",
+                    )
+                )
+            elif other is not None and other is not post:
+                problems.append(
+                    Problem(
+                        post.file,
+                        None,
+                        "aliases",
+                        f"{alias} is also an alias of {other.file}",
+                        "an old address can redirect to one post only",
+                    )
+                )
+            else:
+                catalog.aliases[alias] = post

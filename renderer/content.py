@@ -35,6 +35,8 @@ POST_KEYS = (
     "slug",
     "aliases",
     "canonical_tenant",
+    "author",
+    "image",
 )
 PAGE_KEYS = ("title", "description", "template", "hero")
 HERO_KEYS = ("headline", "subhead", "cta_label", "cta_href")
@@ -62,6 +64,9 @@ class Post:
     draft: bool = False
     updated: dt.date | None = None
     aliases: tuple[str, ...] = ()
+    #: Optional: the tenant's author and share image are used when these are empty.
+    author: str = ""
+    image: str = ""
     body: str = ""
     body_line: int = 1
     rendered: Rendered | None = None
@@ -74,6 +79,11 @@ class Post:
     @property
     def last_modified(self) -> dt.date:
         return self.updated or self.date
+
+    @property
+    def reading_minutes(self) -> int:
+        words = self.rendered.words if self.rendered else 0
+        return max(1, round(words / 230))
 
     def is_live(self, today: dt.date) -> bool:
         return not self.draft and self.date <= today
@@ -157,8 +167,13 @@ def load_corpus(
     today: dt.date | None = None,
     reader: ContentReader | None = None,
     display_root: Path | None = None,
+    assets: Mapping[str, Any] | None = None,
 ) -> Corpus:
-    """Load and check all content; raise :class:`SourceError` listing every problem."""
+    """Load and check all content; raise :class:`SourceError` listing every problem.
+
+    ``assets`` (fingerprinted files of site/static) lets images and share images be checked
+    and given their cacheable URLs.
+    """
     today = today or dt.date.today()
     reader = reader or ContentReader(content_dir)
     root = display_root or content_dir.parent
@@ -177,7 +192,7 @@ def load_corpus(
     for path, page in sorted(sources.items()):
         folder, _, rest = path.partition("/")
         if folder == "posts" and "/" not in rest:
-            post = _read_post(page, shown[path], rest, tenants, problems)
+            post = _read_post(page, shown[path], rest, tenants, problems, assets)
             if post is not None:
                 posts.append(post)
         elif folder == "pages":
@@ -186,8 +201,8 @@ def load_corpus(
                 pages.append(landing)
 
     corpus = Corpus(posts=[], pages=[], snippets=snippets, drafts=drafts, today=today)
-    posts = [_expand(p, snippets, problems, render=corpus.included(p)) for p in posts]
-    pages = [_expand(p, snippets, problems, render=True) for p in pages]
+    posts = [_expand(p, snippets, problems, assets, render=corpus.included(p)) for p in posts]
+    pages = [_expand(p, snippets, problems, assets, render=True) for p in pages]
     corpus.posts = sorted(
         (p for p in posts if p is not None), key=lambda p: (p.date, p.slug), reverse=True
     )
@@ -316,7 +331,12 @@ class _Fields:
 
 
 def _read_post(
-    page: SourcePage, file: str, stem: str, tenants: Mapping[str, Tenant], problems: list[Problem]
+    page: SourcePage,
+    file: str,
+    stem: str,
+    tenants: Mapping[str, Tenant],
+    problems: list[Problem],
+    assets: Mapping[str, Any] | None,
 ) -> Post | None:
     meta = _front_matter(page, file, problems)
     if meta is None:
@@ -356,6 +376,7 @@ def _read_post(
     for alias in aliases:
         if not alias.startswith("/") or "//" in alias or " " in alias:
             f.problem("aliases", f"{alias!r} is not a site path", "write it like /blog/old-name/")
+    author, image = f.text("author"), _image(f, assets)
     if not f.ok or date is None:
         return None
     return Post(
@@ -371,9 +392,24 @@ def _read_post(
         draft=f.flag("draft"),
         updated=updated,
         aliases=aliases,
+        author=author,
+        image=image,
         body=page.body,
         body_line=page.body_line,
     )
+
+
+def _image(f: _Fields, assets: Mapping[str, Any] | None) -> str:
+    image = f.text("image")
+    if not image:
+        return ""
+    if image.startswith("/static/"):
+        if assets is not None and image.removeprefix("/static/") not in assets:
+            f.problem("image", f"no file site{image}", "put the image in site/static/")
+        return image
+    if not image.startswith("https://"):
+        f.problem("image", f"{image!r} is neither under /static/ nor an https:// URL")
+    return image
 
 
 def _read_page(
@@ -446,7 +482,12 @@ def _read_page(
 
 
 def _expand(
-    record: Any, snippets: Mapping[str, SnippetSource], problems: list[Problem], *, render: bool
+    record: Any,
+    snippets: Mapping[str, SnippetSource],
+    problems: list[Problem],
+    assets: Mapping[str, Any] | None,
+    *,
+    render: bool,
 ) -> Any:
     """Expand snippets (always, to report problems) and convert markdown (when published)."""
     try:
@@ -454,7 +495,7 @@ def _expand(
     except SourceError as exc:
         problems.extend(exc.problems)
         return None
-    rendered = render_markdown(expanded.text) if render else None
+    rendered = render_markdown(expanded.text, assets) if render else None
     return replace(record, rendered=rendered, snippets=expanded.snippets)
 
 

@@ -16,11 +16,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask_frozen import Freezer, FrozenFlaskWarning, MissingURLGeneratorWarning
+from flask_frozen import (
+    Freezer,
+    FrozenFlaskWarning,
+    MimetypeMismatchWarning,
+    MissingURLGeneratorWarning,
+)
 from jinja2 import TemplateNotFound, TemplateSyntaxError
 
 from floe.errors import Problem, SourceError
-from renderer import assets, blog, landing
+from renderer import assets, blog, landing, seo
 from renderer.app import create_app
 from renderer.linkcheck import check_links
 from renderer.sources import ProjectPaths, Sources, load_sources
@@ -31,7 +36,7 @@ FREEZER_SETTINGS = {
     "FREEZER_IGNORE_404_NOT_FOUND": False,  # a 404 for a generated URL is a broken link
     "FREEZER_REMOVE_EXTRA_FILES": True,  # no stale file survives (staging starts empty anyway)
     "FREEZER_RELATIVE_URLS": False,  # absolute paths: pages work at any depth and as 404.html
-    "FREEZER_DEFAULT_MIMETYPE": "application/octet-stream",
+    "FREEZER_DEFAULT_MIMETYPE": "text/plain",  # _redirects and _headers have no extension
 }
 STAGING_PREFIX = ".staging-"
 
@@ -121,13 +126,18 @@ def freeze_tenant(sources: Sources, tenant: str, destination: Path) -> tuple[int
         FREEZER_SETTINGS, FREEZER_DESTINATION=str(destination), PROPAGATE_EXCEPTIONS=True
     )
     freezer = SiteFreezer(app)
-    for module in (landing, blog, assets):
+    for module in (landing, blog, assets, seo):
         freezer.register_generator(module.urls)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", FrozenFlaskWarning)
             # A site with no posts yet has no post or tag pages to freeze: that is fine.
             warnings.simplefilter("ignore", MissingURLGeneratorWarning)
+            # Whether .xml guesses text/xml or application/xml depends on the machine's
+            # mime.types; the feed is Atom either way, and hosts serve it by extension.
+            warnings.filterwarnings(
+                "ignore", r"Filename extension of '[^']*\.xml'", MimetypeMismatchWarning
+            )
             urls = freezer.freeze()
     except _FreezeFailed as failed:
         return 0, [_describe(failed, sources)]

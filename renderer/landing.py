@@ -6,7 +6,9 @@ from collections.abc import Iterator
 
 from flask import Blueprint, abort, render_template
 
+from renderer.assets import manifest
 from renderer.catalog import current_catalog
+from renderer.head import landing_head
 
 bp = Blueprint("landing", __name__)
 
@@ -29,7 +31,11 @@ def _render(name: str) -> str:
     if landing is None:
         abort(404)
     return render_template(
-        landing.template, page=landing, body=catalog.body(landing), recent_posts=catalog.posts[:3]
+        landing.template,
+        page=landing,
+        body=catalog.body(landing),
+        recent_posts=catalog.posts[:3],
+        head=landing_head(landing, catalog, manifest()),
     )
 
 

@@ -11,9 +11,12 @@ from __future__ import annotations
 import posixpath
 import re
 import xml.etree.ElementTree as etree
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
+import lxml.html
 import markdown
 from markdown.extensions import Extension
 from markdown.extensions.toc import TocExtension
@@ -28,6 +31,9 @@ class Rendered:
     html: str
     toc: str
     post_links: frozenset[str]
+    #: Text of the first paragraph, for a description when the writer gave none.
+    first_paragraph: str = ""
+    words: int = 0
 
 
 class _PostLinks(Treeprocessor):
@@ -45,6 +51,17 @@ class _PostLinks(Treeprocessor):
             fragment = f"#{parts.fragment}" if parts.fragment else ""
             element.set("href", f"{POST_LINK_PREFIX}{stem}{fragment}")
         self.md.post_links = found  # type: ignore[attr-defined]
+        assets = getattr(self.md, "floe_assets", None) or {}
+        for image in root.iter("img"):
+            # Post images sit below the title: never in the first screen, so load them lazily.
+            image.set("loading", "lazy")
+            image.set("decoding", "async")
+            asset = assets.get(image.get("src", "").removeprefix("/static/"))
+            if asset is not None and image.get("src", "").startswith("/static/"):
+                image.set("src", asset.url)
+                if asset.width and not image.get("width"):
+                    image.set("width", str(asset.width))
+                    image.set("height", str(asset.height))
 
 
 class _PostLinkExtension(Extension):
@@ -78,12 +95,39 @@ def _new_converter() -> markdown.Markdown:
 _converter: markdown.Markdown | None = None
 
 
-def render_markdown(text: str) -> Rendered:
-    """Convert markdown to HTML; one converter per process, reset between documents."""
+def render_markdown(text: str, assets: Mapping[str, Any] | None = None) -> Rendered:
+    """Convert markdown to HTML; one converter per process, reset between documents.
+
+    ``assets`` maps paths under /static/ to fingerprinted assets, so images get their
+    cacheable URL, width and height.
+    """
     global _converter
     if _converter is None:
         _converter = _new_converter()
     md = _converter.reset()
+    md.floe_assets = assets  # type: ignore[attr-defined]
     html = md.convert(text)
     toc = md.toc if getattr(md, "toc_tokens", None) else ""  # type: ignore[attr-defined]
-    return Rendered(html, toc, frozenset(getattr(md, "post_links", ())))
+    first, words = _text_facts(html)
+    return Rendered(html, toc, frozenset(getattr(md, "post_links", ())), first, words)
+
+
+def _text_facts(html: str) -> tuple[str, int]:
+    if not html.strip():
+        return "", 0
+    root = lxml.html.fragment_fromstring(html, create_parent="div")
+    first = next(
+        (" ".join(p.text_content().split()) for p in root.iter("p") if p.text_content().strip()), ""
+    )
+    return first, len(root.text_content().split())
+
+
+def summarize(text: str, limit: int = 155) -> str:
+    """``text`` cut at a word boundary to at most ``limit`` characters, with an ellipsis."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut:
+        cut = cut[: cut.rfind(" ")]
+    return cut.rstrip(" ,;:.-\u2013\u2014") + "…"

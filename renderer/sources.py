@@ -11,6 +11,7 @@ from pygments.styles import get_all_styles
 
 from floe.errors import Problem, SourceError
 from floe.tenants import TenantRegistry, load_tenants
+from renderer.assets import AssetManifest, read_static
 from renderer.catalog import Catalog, build_catalogs
 from renderer.content import ContentReader, Corpus, load_corpus
 
@@ -58,6 +59,7 @@ class Sources:
     tenants: TenantRegistry
     corpus: Corpus
     catalogs: dict[str, Catalog]
+    manifests: dict[str, AssetManifest]
 
 
 def load_sources(
@@ -85,6 +87,21 @@ def load_sources(
                     "for example: " + ", ".join(sorted(styles)[:6]) + " …",
                 )
             )
+    static = read_static(paths.static)
+    manifests = {key: AssetManifest(static, tenant) for key, tenant in tenants.items()}
+    for tenant in tenants.values():
+        for field in ("image", "logo"):
+            value = getattr(tenant, field)
+            if value and value.removeprefix("/static/") not in static:
+                problems.append(
+                    Problem(
+                        "site/tenants.toml",
+                        None,
+                        f"tenants.{tenant.key}.{field}",
+                        f"no file site{value}",
+                        "put the file in site/static/",
+                    )
+                )
     try:
         corpus = load_corpus(
             paths.content,
@@ -93,6 +110,7 @@ def load_sources(
             today=today,
             reader=reader,
             display_root=paths.root,
+            assets=static,
         )
     except SourceError as exc:
         raise SourceError([*problems, *exc.problems]) from None
@@ -111,7 +129,7 @@ def load_sources(
             )
     if problems:
         raise SourceError(problems)
-    return Sources(paths, tenants, corpus, catalogs)
+    return Sources(paths, tenants, corpus, catalogs, manifests)
 
 
 def _content_problems(paths: ProjectPaths, drafts: bool, today: dt.date | None) -> list[Problem]:

@@ -1,0 +1,169 @@
+"""What goes in each page's <head> for search engines and sharing: title, description,
+canonical URL, Open Graph and Twitter tags, and JSON-LD structured data."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import request
+
+from floe.tenants import Tenant
+from renderer.assets import AssetManifest
+from renderer.catalog import Catalog
+from renderer.content import LandingPage, Post
+from renderer.markdown import summarize
+
+
+@dataclass(frozen=True)
+class ShareImage:
+    url: str
+    width: int | None = None
+    height: int | None = None
+
+
+@dataclass(frozen=True)
+class Head:
+    title: str
+    description: str
+    canonical: str | None
+    image: ShareImage | None = None
+    og_type: str = "website"
+    published: dt.date | None = None
+    modified: dt.date | None = None
+    jsonld: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    robots: str | None = None
+
+
+def page_title(tenant: Tenant, title: str) -> str:
+    return tenant.title_format.format(title=title, site=tenant.name)
+
+
+def share_image(tenant: Tenant, assets: AssetManifest, image: str = "") -> ShareImage | None:
+    """The absolute, fingerprinted URL of ``image`` (a post's own) or the tenant's default."""
+    image = image or tenant.image or ""
+    if not image:
+        return None
+    if image.startswith("https://"):
+        return ShareImage(image)
+    asset = assets[image]
+    return ShareImage(tenant.base_url + asset.url, asset.width, asset.height)
+
+
+def landing_head(page: LandingPage, catalog: Catalog, assets: AssetManifest) -> Head:
+    tenant = catalog.tenant
+    first = page.rendered.first_paragraph if page.rendered else ""
+    description = page.description or summarize(first) or tenant.tagline
+    home = page.name == "home"
+    jsonld: tuple[dict[str, Any], ...] = ()
+    if home:
+        jsonld = (organization(tenant, assets), website(tenant, description))
+    return Head(
+        title=page.title if home else page_title(tenant, page.title),
+        description=description,
+        canonical=tenant.base_url + page.url,
+        image=share_image(tenant, assets),
+        jsonld=jsonld,
+    )
+
+
+def listing_head(catalog: Catalog, assets: AssetManifest, title: str, description: str) -> Head:
+    tenant = catalog.tenant
+    return Head(
+        title=page_title(tenant, title),
+        description=description,
+        canonical=tenant.base_url + request.path,
+        image=share_image(tenant, assets),
+    )
+
+
+def post_head(
+    post: Post, catalog: Catalog, tenants: dict[str, Tenant], assets: AssetManifest
+) -> Head:
+    tenant = catalog.tenant
+    home = tenants[post.canonical_tenant]
+    canonical = home.base_url + post.url
+    first = post.rendered.first_paragraph if post.rendered else ""
+    description = post.description or summarize(first) or tenant.tagline
+    image = share_image(tenant, assets, post.image)
+    author = (
+        {"@type": "Person", "name": post.author}
+        if post.author
+        else {"@type": "Organization", "name": tenant.author, "url": tenant.base_url + "/"}
+    )
+    posting = {
+        "@context": "https://schema.org",
+        "@type": "BlogPosting",
+        "headline": post.title[:110],
+        "description": description,
+        "datePublished": post.date.isoformat(),
+        "dateModified": post.last_modified.isoformat(),
+        "author": author,
+        "image": [image.url] if image else [],
+        "mainEntityOfPage": {"@type": "WebPage", "@id": canonical},
+        "url": canonical,
+        "publisher": organization(home, assets),
+        "keywords": list(post.tags),
+        "inLanguage": tenant.lang,
+    }
+    crumbs = {
+        "@context": "https://schema.org",
+        "@type": "BreadcrumbList",
+        "itemListElement": [
+            _crumb(1, tenant.name, tenant.base_url + "/"),
+            _crumb(2, "Blog", tenant.base_url + "/blog/"),
+            _crumb(3, post.title, tenant.base_url + post.url),
+        ],
+    }
+    return Head(
+        title=page_title(tenant, post.title),
+        description=description,
+        canonical=canonical,
+        image=image,
+        og_type="article",
+        published=post.date,
+        modified=post.last_modified,
+        jsonld=(posting, crumbs),
+    )
+
+
+def not_found_head(catalog: Catalog) -> Head:
+    """404 pages are served at any address: no canonical, and not to be indexed."""
+    tenant = catalog.tenant
+    return Head(
+        page_title(tenant, "Page not found"),
+        f"This page does not exist on {tenant.name}.",
+        None,
+        robots="noindex",
+    )
+
+
+def organization(tenant: Tenant, assets: AssetManifest) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "@context": "https://schema.org",
+        "@type": "Organization",
+        "@id": tenant.base_url + "/#organization",
+        "name": tenant.name,
+        "url": tenant.base_url + "/",
+    }
+    if tenant.logo:
+        data["logo"] = tenant.base_url + assets[tenant.logo].url
+    return data
+
+
+def website(tenant: Tenant, description: str) -> dict[str, Any]:
+    return {
+        "@context": "https://schema.org",
+        "@type": "WebSite",
+        "@id": tenant.base_url + "/#website",
+        "name": tenant.name,
+        "url": tenant.base_url + "/",
+        "description": description,
+        "inLanguage": tenant.lang,
+        "publisher": {"@id": tenant.base_url + "/#organization"},
+    }
+
+
+def _crumb(position: int, name: str, url: str) -> dict[str, Any]:
+    return {"@type": "ListItem", "position": position, "name": name, "item": url}
