@@ -133,7 +133,8 @@ def not_found_head(catalog: Catalog) -> Head:
     tenant = catalog.tenant
     return Head(
         page_title(tenant, "Page not found"),
-        f"This page does not exist on {tenant.name}.",
+        f"This page does not exist on {tenant.name}. It may have moved: try the home page "
+        "or the blog.",
         None,
         robots="noindex",
     )

@@ -77,7 +77,7 @@ def _text(body: str) -> Response:
 @bp.route("/sitemap.xml")
 def sitemap() -> Response:
     entries = sitemap_entries(current_catalog())
-    limit = current_app.config.get("FLOE_SITEMAP_LIMIT", SITEMAP_LIMIT)
+    limit = SITEMAP_LIMIT
     if len(entries) <= limit:
         return _xml("sitemap.xml", entries=entries)
     base = current_catalog().tenant.base_url
@@ -96,7 +96,7 @@ def sitemap() -> Response:
 @bp.route("/sitemap-<int:number>.xml")
 def sitemap_part(number: int) -> Response:
     entries = sitemap_entries(current_catalog())
-    limit = current_app.config.get("FLOE_SITEMAP_LIMIT", SITEMAP_LIMIT)
+    limit = SITEMAP_LIMIT
     part = entries[(number - 1) * limit : number * limit]
     if len(entries) <= limit or not part:
         abort(404)
@@ -173,7 +173,7 @@ def alias_rule(alias: str) -> str:
 def urls() -> Iterator[str]:
     yield "/sitemap.xml"
     entries = len(sitemap_entries(current_catalog()))
-    limit = current_app.config.get("FLOE_SITEMAP_LIMIT", SITEMAP_LIMIT)
+    limit = SITEMAP_LIMIT
     if entries > limit:
         for number in range(1, math.ceil(entries / limit) + 1):
             yield f"/sitemap-{number}.xml"
