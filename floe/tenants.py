@@ -34,7 +34,7 @@ class Theme:
     accent: str
     background: str
     text: str
-    code_style: str = "friendly"
+    code_style: str = "xcode"
 
 
 @dataclass(frozen=True)
@@ -261,7 +261,7 @@ def _parse_theme(value: Any, problem) -> Theme | None:
         colour = value.get(name)
         if colour is not None and not (isinstance(colour, str) and _COLOUR.match(colour)):
             problem(f"theme.{name}", f"{colour!r} is not a colour", "write it like #0b6e4f")
-    style = value.get("code_style", "friendly")
+    style = value.get("code_style", "xcode")
     if not isinstance(style, str):
         problem("theme.code_style", "must be the name of a Pygments style")
     if any(k not in value for k in THEME_REQUIRED):
