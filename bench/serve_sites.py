@@ -4,12 +4,13 @@ Each request is answered from ``build/<Host>/``: HTTPS with the given certificat
 redirecting to HTTPS, pretty URLs, ``404.html``, the rules of the site's ``_headers`` file and
 gzip for text. Loopback only; stop it with Ctrl-C or SIGTERM.
 
-    python bench/serve_sites.py --root build --cert cert.pem --key key.pem --https-port 8443 --http-port 8080
+    python bench/serve_sites.py --root build --cert cert.pem --key key.pem
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import mimetypes
 import re
@@ -20,8 +21,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-TEXT = ("text/", "application/xml", "application/atom+xml", "application/json", "image/svg+xml",
-        "application/javascript")
+TEXT = (
+    "text/",
+    "application/xml",
+    "application/atom+xml",
+    "application/json",
+    "image/svg+xml",
+    "application/javascript",
+)
 
 
 @cache
@@ -60,7 +67,13 @@ def make_handler(root: Path, https_port: int):
         def do_GET(self, body: bool = True) -> None:
             if not isinstance(self.connection, ssl.SSLSocket):
                 port = "" if https_port == 443 else f":{https_port}"
-                return self.send(301, b"", "text/plain", {"Location": f"https://{self.host()}{port}{self.path}"}, body)
+                return self.send(
+                    301,
+                    b"",
+                    "text/plain",
+                    {"Location": f"https://{self.host()}{port}{self.path}"},
+                    body,
+                )
             site = (root / self.host()).resolve()
             path = unquote(urlsplit(self.path).path)
             if not site.is_dir() or not site.is_relative_to(root.resolve()):
@@ -77,13 +90,23 @@ def make_handler(root: Path, https_port: int):
                 status, target = 404, site / "404.html"
             data = target.read_bytes()
             kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-            extra = {name: value for pattern, headers in header_rules(site) if pattern.match(path)
-                     for name, value in headers}
+            extra = {
+                name: value
+                for pattern, headers in header_rules(site)
+                if pattern.match(path)
+                for name, value in headers
+            }
             if kind.startswith(TEXT) and "gzip" in self.headers.get("Accept-Encoding", ""):
                 data = gzip.compress(data, 6, mtime=0)
                 extra["Content-Encoding"] = "gzip"
                 extra["Vary"] = "Accept-Encoding"
-            self.send(status, data, kind + ("; charset=utf-8" if kind.startswith("text/") else ""), extra, body)
+            self.send(
+                status,
+                data,
+                kind + ("; charset=utf-8" if kind.startswith("text/") else ""),
+                extra,
+                body,
+            )
 
         def send(self, status: int, data: bytes, kind: str, headers: dict, body: bool) -> None:
             self.send_response(status)
@@ -113,12 +136,12 @@ def main() -> None:
     secure.socket = context.wrap_socket(secure.socket, server_side=True)
     plain = ThreadingHTTPServer(("127.0.0.1", args.http_port), handler)
     threading.Thread(target=plain.serve_forever, daemon=True).start()
-    print(f"serving {args.root} on https://127.0.0.1:{args.https_port} and http://127.0.0.1:{args.http_port}",
-          flush=True)
-    try:
+    print(
+        f"serving {args.root} on https://127.0.0.1:{args.https_port} and http://127.0.0.1:{args.http_port}",
+        flush=True,
+    )
+    with contextlib.suppress(KeyboardInterrupt):
         secure.serve_forever()
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":
