@@ -7,26 +7,29 @@ Run ``python build.py --help`` for the commands.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sys
 from pathlib import Path
 
 import click
 
 from floe.errors import SourceError
+from floe.tenants import load_tenants
+from renderer.content import tag_slug
 from renderer.freeze import build_sites
-from renderer.sources import ProjectPaths
+from renderer.sources import ProjectPaths, load_sources
 
 PROJECT_DIR = Path(__file__).resolve().parent
 
 
-def _report(error: SourceError) -> None:
+def _report(error: SourceError, failed: str = "Build failed") -> None:
     count = len(error.problems)
     for problem in error.problems:
         click.secho("error: ", fg="red", bold=True, nl=False, err=True)
         click.echo(str(problem), err=True)
     click.secho(
-        f"Build failed: {count} problem{'s' if count != 1 else ''}. "
-        "The previous output was left as it was.",
+        f"{failed}: {count} problem{'s' if count != 1 else ''}."
+        + (" The previous output was left as it was." if failed == "Build failed" else ""),
         fg="red",
         err=True,
     )
@@ -125,6 +128,99 @@ def build(
         click.echo(
             f"{result.tenant}: {result.pages} files → {result.output} ({result.seconds:.2f} s)"
         )
+
+
+@cli.command()
+@click.pass_obj
+def check(paths: ProjectPaths) -> None:
+    """Check content, snippets, links between posts and templates; write nothing.
+
+    Drafts and scheduled posts are checked too. Exits 1 when anything is wrong, so it can run
+    as a pre-commit hook.
+    """
+    try:
+        sources = load_sources(paths, drafts=True)
+    except SourceError as error:
+        _report(error, "Check failed")
+        sys.exit(1)
+    posts, pages = len(sources.corpus.posts), len(sources.corpus.pages)
+    click.echo(
+        f"OK: {posts} posts, {pages} pages, {len(sources.corpus.snippets)} snippets, "
+        f"{len(sources.tenants)} tenants."
+    )
+
+
+@cli.command()
+@click.argument("title")
+@click.option(
+    "--tenant",
+    "tenants",
+    multiple=True,
+    metavar="NAME",
+    help="Publish on this tenant only (repeatable). Default: every tenant.",
+)
+@click.pass_obj
+def new(paths: ProjectPaths, title: str, tenants: tuple[str, ...]) -> None:
+    """Start a post titled TITLE, as a draft dated today, in content/posts/."""
+    registry = load_tenants(paths.tenants_file, display_path="site/tenants.toml")
+    for name in tenants:
+        if name not in registry:
+            raise click.BadParameter(
+                f"no tenant named {name!r} (known: {', '.join(registry)})", param_hint="--tenant"
+            )
+    slug = tag_slug(title)
+    if not slug:
+        raise click.BadParameter("the title needs at least one letter or digit", param_hint="TITLE")
+    path = paths.content / "posts" / f"{slug}.md"
+    if path.exists():
+        raise click.ClickException(
+            f"{path.relative_to(paths.root)} already exists: choose another title"
+        )
+    lines = [
+        "---",
+        f"title: {json.dumps(title, ensure_ascii=False)}",
+        f"date: {dt.date.today().isoformat()}",
+        'description: ""',
+        "tags: []",
+        *([f"tenants: [{', '.join(tenants)}]"] if tenants else []),
+        "draft: true",
+        "---",
+        "",
+    ]
+    text = "\n".join(lines) + "\n"
+    text += "Write the introduction here.\n\n## A first section\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    click.echo(f"Created {path.relative_to(paths.root)} (a draft: remove 'draft: true' to publish)")
+
+
+@cli.command("list")
+@click.option("--tenant", "tenants", multiple=True, metavar="NAME", help="Only this tenant.")
+@click.pass_obj
+def list_posts(paths: ProjectPaths, tenants: tuple[str, ...]) -> None:
+    """List posts per tenant, newest first: live, draft or scheduled, with their dates."""
+    try:
+        sources = load_sources(paths, drafts=True)
+    except SourceError as error:
+        _report(error, "Cannot list")
+        sys.exit(1)
+    today = dt.date.today()
+    for key, tenant in sources.tenants.items():
+        if tenants and key not in tenants:
+            continue
+        posts = [p for p in sources.corpus.posts if key in p.tenants]
+        states = [_state(p, today) for p in posts]
+        counts = ", ".join(f"{states.count(s)} {s}" for s in ("live", "draft", "scheduled"))
+        click.secho(f"{key} ({tenant.domain}): {counts}", bold=True)
+        for post, state in zip(posts, states, strict=True):
+            home = "" if post.canonical_tenant == key else f"  (canonical: {post.canonical_tenant})"
+            click.echo(f"  {post.date}  {state:<9}  {post.slug}  {post.title}{home}")
+
+
+def _state(post, today: dt.date) -> str:
+    if post.draft:
+        return "draft"
+    return "scheduled" if post.date > today else "live"
 
 
 if __name__ == "__main__":

@@ -264,12 +264,12 @@ class _Fields:
 
     def text(self, key: str, *, required: bool = False, default: str = "") -> str:
         value = self.meta.data.get(key)
-        if value is None:
+        if value is None or value == "":  # an empty optional field is as good as none
             if required:
                 self.problems.append(
                     Problem(
                         self.file,
-                        1,
+                        self.meta.lines.get(key, 1),
                         key,
                         "required field is missing",
                         f"add '{key}: …' to the front matter",
@@ -288,12 +288,12 @@ class _Fields:
 
     def date(self, key: str, *, required: bool = False) -> dt.date | None:
         value = self.meta.data.get(key)
-        if value is None:
+        if value is None or value == "":  # an empty optional field is as good as none
             if required:
                 self.problems.append(
                     Problem(
                         self.file,
-                        1,
+                        self.meta.lines.get(key, 1),
                         key,
                         "required field is missing",
                         f"add '{key}: YYYY-MM-DD' to the front matter",
