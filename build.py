@@ -44,6 +44,7 @@ def _report(error: SourceError, failed: str = "Build failed") -> None:
     help="Build only this tenant (repeatable). Default: every tenant.",
 )
 @click.option("--drafts", is_flag=True, help="Include drafts and posts dated in the future.")
+@click.option("--clean", is_flag=True, help="Render every page again, ignoring the build cache.")
 @click.option(
     "--today",
     type=click.DateTime(["%Y-%m-%d"]),
@@ -69,6 +70,7 @@ def cli(
     ctx: click.Context,
     tenants: tuple[str, ...],
     drafts: bool,
+    clean: bool,
     today: dt.datetime | None,
     project_dir: Path,
     out_dir: Path | None,
@@ -79,7 +81,7 @@ def cli(
     """
     ctx.obj = ProjectPaths(project_dir.resolve())
     if ctx.invoked_subcommand is None:
-        ctx.invoke(build, tenants=tenants, drafts=drafts, today=today, out_dir=out_dir)
+        ctx.invoke(build, tenants=tenants, drafts=drafts, clean=clean, today=today, out_dir=out_dir)
 
 
 @cli.command()
@@ -91,6 +93,7 @@ def cli(
     help="Build only this tenant (repeatable). Default: every tenant.",
 )
 @click.option("--drafts", is_flag=True, help="Include drafts and posts dated in the future.")
+@click.option("--clean", is_flag=True, help="Render every page again, ignoring the build cache.")
 @click.option(
     "--today",
     type=click.DateTime(["%Y-%m-%d"]),
@@ -108,6 +111,7 @@ def build(
     paths: ProjectPaths,
     tenants: tuple[str, ...],
     drafts: bool,
+    clean: bool,
     today: dt.datetime | None,
     out_dir: Path | None,
 ) -> None:
@@ -118,6 +122,7 @@ def build(
             paths,
             out,
             tenants=tenants or None,
+            clean=clean,
             drafts=drafts,
             today=today.date() if today else None,
         )
@@ -126,7 +131,9 @@ def build(
         sys.exit(1)
     for result in results:
         click.echo(
-            f"{result.tenant}: {result.pages} files → {result.output} ({result.seconds:.2f} s)"
+            f"{result.tenant}: {result.pages} files ({result.written} written, "
+            f"{result.unchanged} unchanged, {result.removed} removed) → {result.output} "
+            f"in {result.seconds:.2f} s"
         )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from markdown.extensions.toc import slugify
 from floe.errors import Problem, SourceError
 from floe.tenants import Tenant
 from renderer.frontmatter import ContentPages, FrontMatter, SourcePage, parse_front_matter
-from renderer.markdown import Rendered, render_markdown
+from renderer.markdown import Rendered, render_cached
 from renderer.snippets import SnippetSource, expand_snippets
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -168,11 +168,12 @@ def load_corpus(
     reader: ContentReader | None = None,
     display_root: Path | None = None,
     assets: Mapping[str, Any] | None = None,
+    conversions: MutableMapping[str, Rendered] | None = None,
 ) -> Corpus:
     """Load and check all content; raise :class:`SourceError` listing every problem.
 
     ``assets`` (fingerprinted files of site/static) lets images and share images be checked
-    and given their cacheable URLs.
+    and given their cacheable URLs. ``conversions`` caches markdown conversions between builds.
     """
     today = today or dt.date.today()
     reader = reader or ContentReader(content_dir)
@@ -201,8 +202,11 @@ def load_corpus(
                 pages.append(landing)
 
     corpus = Corpus(posts=[], pages=[], snippets=snippets, drafts=drafts, today=today)
-    posts = [_expand(p, snippets, problems, assets, render=corpus.included(p)) for p in posts]
-    pages = [_expand(p, snippets, problems, assets, render=True) for p in pages]
+    posts = [
+        _expand(p, snippets, problems, assets, conversions, render=corpus.included(p))
+        for p in posts
+    ]
+    pages = [_expand(p, snippets, problems, assets, conversions, render=True) for p in pages]
     corpus.posts = sorted(
         (p for p in posts if p is not None), key=lambda p: (p.date, p.slug), reverse=True
     )
@@ -486,6 +490,7 @@ def _expand(
     snippets: Mapping[str, SnippetSource],
     problems: list[Problem],
     assets: Mapping[str, Any] | None,
+    conversions: MutableMapping[str, Rendered] | None,
     *,
     render: bool,
 ) -> Any:
@@ -495,7 +500,7 @@ def _expand(
     except SourceError as exc:
         problems.extend(exc.problems)
         return None
-    rendered = render_markdown(expanded.text, assets) if render else None
+    rendered = render_cached(expanded.text, assets, conversions) if render else None
     return replace(record, rendered=rendered, snippets=expanded.snippets)
 
 

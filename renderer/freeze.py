@@ -13,7 +13,7 @@ import time
 import traceback
 import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask_frozen import (
@@ -22,12 +22,21 @@ from flask_frozen import (
     MimetypeMismatchWarning,
     MissingURLGeneratorWarning,
 )
-from jinja2 import TemplateNotFound, TemplateSyntaxError
+from jinja2 import TemplateError, TemplateNotFound, TemplateSyntaxError
 
 from floe.errors import Problem, SourceError
 from renderer import assets, blog, landing, seo
 from renderer.app import create_app
-from renderer.linkcheck import check_links
+from renderer.incremental import (
+    BuildCache,
+    code_version_cached,
+    link_tree,
+    load_cache,
+    page_keys,
+    save_cache,
+)
+from renderer.linkcheck import Links, check_links, site_files
+from renderer.markdown import Rendered
 from renderer.sources import ProjectPaths, Sources, load_sources
 
 #: Frozen-Flask settings, chosen so that a mistake fails the build instead of shipping.
@@ -39,6 +48,7 @@ FREEZER_SETTINGS = {
     "FREEZER_DEFAULT_MIMETYPE": "text/plain",  # _redirects and _headers have no extension
 }
 STAGING_PREFIX = ".staging-"
+CACHE_DIR = ".floe-cache"
 
 
 @dataclass(frozen=True)
@@ -46,8 +56,29 @@ class TenantResult:
     tenant: str
     domain: str
     output: Path
-    pages: int
+    written: int
+    unchanged: int
+    removed: int
     seconds: float
+
+    @property
+    def pages(self) -> int:
+        return self.written + self.unchanged
+
+
+@dataclass
+class _Frozen:
+    """One tenant frozen into its staging folder, not yet swapped in."""
+
+    tenant: str
+    staging: Path
+    keys: dict[str, str]
+    links: dict[str, Links]
+    written: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    seconds: float = 0.0
+    problems: list[Problem] = field(default_factory=list)
 
 
 class _FreezeFailed(Exception):
@@ -66,6 +97,10 @@ class SiteFreezer(Freezer):
             raise _FreezeFailed(url, exc) from exc
 
 
+def cache_path(out_dir: Path) -> Path:
+    return out_dir / CACHE_DIR / "cache.pickle"
+
+
 def build_sites(
     paths: ProjectPaths,
     out_dir: Path,
@@ -73,12 +108,18 @@ def build_sites(
     tenants: Iterable[str] | None = None,
     drafts: bool = False,
     today: dt.date | None = None,
+    clean: bool = False,
 ) -> list[TenantResult]:
     """Build the named tenants (all by default) into ``out_dir/<domain>/``.
 
-    Raises :class:`SourceError` with every problem found; nothing in ``out_dir`` changes then.
+    Pages whose inputs did not change since the last build are linked from the current output
+    instead of rendered; ``clean`` ignores what the last build left. Raises
+    :class:`SourceError` with every problem found; nothing in ``out_dir`` changes then.
     """
-    sources = load_sources(paths, drafts=drafts, today=today)
+    version = code_version_cached()
+    cache = BuildCache(version) if clean else load_cache(cache_path(out_dir), version)
+    conversions = _Conversions(cache.conversions)
+    sources = load_sources(paths, drafts=drafts, today=today, conversions=conversions)
     selected = list(tenants) if tenants else list(sources.tenants)
     unknown = [t for t in selected if t not in sources.tenants]
     if unknown:
@@ -96,36 +137,110 @@ def build_sites(
         )
     out_dir.mkdir(parents=True, exist_ok=True)
     _remove_stale_staging(out_dir)
-    staged: list[tuple[str, Path, float, int]] = []
-    problems: list[Problem] = []
+    frozen: list[_Frozen] = []
     try:
         for key in selected:
             started = time.perf_counter()
-            staging = out_dir / f"{STAGING_PREFIX}{sources.tenants[key].domain}-{os.getpid()}"
-            count, found = freeze_tenant(sources, key, staging)
-            problems.extend(found)
-            staged.append((key, staging, time.perf_counter() - started, count))
+            domain = sources.tenants[key].domain
+            staging = out_dir / f"{STAGING_PREFIX}{domain}-{os.getpid()}"
+            final = out_dir / domain
+            previous = {} if clean else cache.pages.get(key, {})
+            if previous and final.is_dir():
+                link_tree(final, staging)
+            else:
+                previous = {}
+            result = freeze_tenant(sources, key, staging, previous, cache.links.get(key, {}))
+            result.seconds = time.perf_counter() - started
+            frozen.append(result)
+        problems = [p for result in frozen for p in result.problems]
         if problems:
             raise SourceError(problems)
         results = []
-        for key, staging, seconds, count in staged:
-            final = out_dir / sources.tenants[key].domain
-            _swap(staging, final)
-            results.append(TenantResult(key, sources.tenants[key].domain, final, count, seconds))
+        for result in frozen:
+            domain = sources.tenants[result.tenant].domain
+            _swap(result.staging, out_dir / domain)
+            cache.pages[result.tenant] = result.keys
+            cache.links[result.tenant] = result.links
+            results.append(
+                TenantResult(
+                    result.tenant,
+                    domain,
+                    out_dir / domain,
+                    result.written,
+                    result.unchanged,
+                    result.removed,
+                    result.seconds,
+                )
+            )
+        cache.conversions = conversions.used
+        save_cache(cache_path(out_dir), cache)
         return results
     finally:
-        for _, staging, _, _ in staged:
-            shutil.rmtree(staging, ignore_errors=True)
+        for result in frozen:
+            shutil.rmtree(result.staging, ignore_errors=True)
 
 
-def freeze_tenant(sources: Sources, tenant: str, destination: Path) -> tuple[int, list[Problem]]:
-    """Freeze one tenant into ``destination``; return the page count and any problems."""
+class _Conversions(dict):
+    """Markdown conversions: those of the last build to reuse, and those this build used."""
+
+    def __init__(self, previous: dict[str, Rendered]):
+        super().__init__()
+        self.previous = previous
+        self.used: dict[str, Rendered] = {}
+
+    def get(self, key, default=None):
+        found = self.used.get(key) or self.previous.get(key)
+        if found is not None:
+            self.used[key] = found
+        return found if found is not None else default
+
+    def __setitem__(self, key, value) -> None:
+        self.used[key] = value
+
+
+def freeze_tenant(
+    sources: Sources,
+    tenant: str,
+    destination: Path,
+    previous: dict[str, str] | None = None,
+    previous_links: dict[str, Links] | None = None,
+) -> _Frozen:
+    """Freeze one tenant into ``destination``.
+
+    ``destination`` may hold the last build's files as hard links; ``previous`` gives their
+    page keys. A page whose key is unchanged is kept as it is; any other file is unlinked
+    before it is written, so the current output is never modified in place.
+    """
     app = create_app(tenant, sources)
+    try:
+        keys = page_keys(app, sources, tenant)
+    except TemplateError as error:  # found while reading templates for their dependencies
+        failed = _FreezeFailed("(every page)", error)
+        return _Frozen(tenant, destination, {}, {}, problems=[_describe(failed, sources)])
+    previous = previous or {}
+    result = _Frozen(tenant, destination, keys, {})
+    unchanged: set[str] = set()
+
+    def skip(url: str, path: str) -> bool:
+        key = keys.get(url)
+        if key is not None and previous.get(url) == key and os.path.isfile(path):
+            unchanged.add(url)
+            return True
+        if os.path.lexists(path):
+            os.unlink(path)  # a hard link to the live file: never write through it
+        return False
+
+    before = site_files(destination) if destination.is_dir() else set()
     # Exceptions reach the freezer (instead of becoming a 500 page) so they can be reported.
     app.config.update(
-        FREEZER_SETTINGS, FREEZER_DESTINATION=str(destination), PROPAGATE_EXCEPTIONS=True
+        FREEZER_SETTINGS,
+        FREEZER_DESTINATION=str(destination),
+        FREEZER_SKIP_EXISTING=skip,
+        PROPAGATE_EXCEPTIONS=True,
     )
-    freezer = SiteFreezer(app)
+    # Generators list every URL, so a page skipped as unchanged loses nothing by not logging
+    # its url_for calls, and incremental and clean builds freeze the same URLs.
+    freezer = SiteFreezer(app, log_url_for=False)
     for module in (landing, blog, assets, seo):
         freezer.register_generator(module.urls)
     try:
@@ -140,12 +255,21 @@ def freeze_tenant(sources: Sources, tenant: str, destination: Path) -> tuple[int
             )
             urls = freezer.freeze()
     except _FreezeFailed as failed:
-        return 0, [_describe(failed, sources)]
+        result.problems.append(_describe(failed, sources))
+        return result
     except FrozenFlaskWarning as warning:
-        return 0, [Problem("site/templates", None, None, f"Frozen-Flask: {warning}")]
+        result.problems.append(Problem("site/templates", None, None, f"Frozen-Flask: {warning}"))
+        return result
     catalog = sources.catalogs[tenant]
     page_sources = {r.url: r.file for r in [*catalog.posts, *catalog.pages.values()]}
-    return len(urls), check_links(destination, sources.tenants[tenant].domain, page_sources)
+    known = {u: links for u, links in (previous_links or {}).items() if u in unchanged}
+    result.problems, result.links = check_links(
+        destination, sources.tenants[tenant].domain, page_sources, known
+    )
+    result.unchanged = len(unchanged)
+    result.written = len(urls) - len(unchanged)
+    result.removed = len(before - site_files(destination))
+    return result
 
 
 def _describe(failed: _FreezeFailed, sources: Sources) -> Problem:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
@@ -13,6 +14,9 @@ from floe.errors import Problem
 SKIPPED_SCHEMES = ("mailto:", "tel:", "javascript:", "data:")
 #: Paths the host proxies to the dynamic service; they are not files of the static site.
 DYNAMIC_PREFIX = "/app/"
+
+#: (link as written, site path it points to)
+Links = tuple[tuple[str, str], ...]
 
 
 def page_url(root: Path, file: Path) -> str:
@@ -30,28 +34,60 @@ def iter_links(html: bytes) -> Iterator[str]:
         yield link
 
 
-def check_links(root: Path, domain: str, sources: Mapping[str, str] | None = None) -> list[Problem]:
+def internal_links(html: bytes, page: str, domain: str) -> Links:
+    """The links of a page that stay on the static site, with the path each points to."""
+    found = {}
+    for link in iter_links(html):
+        target = internal_path(link, page, domain)
+        if target is not None and not target.startswith(DYNAMIC_PREFIX):
+            found.setdefault(link, target)
+    return tuple(sorted(found.items()))
+
+
+def site_files(root: Path) -> set[str]:
+    """Every file of a built site, as a path relative to it."""
+    files = set()
+    for folder, _dirs, names in os.walk(root):
+        rel = os.path.relpath(folder, root)
+        prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+        files.update(prefix + name for name in names)
+    return files
+
+
+def check_links(
+    root: Path,
+    domain: str,
+    sources: Mapping[str, str] | None = None,
+    known: Mapping[str, Links] | None = None,
+) -> tuple[list[Problem], dict[str, Links]]:
     """Problems for internal links in ``root``'s HTML that resolve to no built file.
 
     ``sources`` maps a page URL to the content file it was rendered from, so that the problem
-    names the file a writer can fix.
+    names the file a writer can fix. ``known`` gives the links of pages that were not rendered
+    again (their HTML is unchanged), so only new pages are parsed. Returns the problems and
+    the links of every page.
     """
     sources = sources or {}
+    known = known or {}
+    files = site_files(root)
+    links: dict[str, Links] = {}
     broken: dict[tuple[str | None, str], list[str]] = {}
-    for file in sorted(root.rglob("*.html")):
-        url = page_url(root, file)
-        for link in iter_links(file.read_bytes()):
-            target = internal_path(link, url, domain)
-            if target is None or target.startswith(DYNAMIC_PREFIX) or resolves(root, target):
-                continue
-            pages = broken.setdefault((sources.get(url), link), [])
-            if url not in pages:
-                pages.append(url)
+    for rel in sorted(f for f in files if f.endswith(".html")):
+        url = page_url(root, root / rel)
+        page_links = known.get(url)
+        if page_links is None:
+            page_links = internal_links((root / rel).read_bytes(), url, domain)
+        links[url] = page_links
+        for link, target in page_links:
+            if not resolves(files, target):
+                pages = broken.setdefault((sources.get(url), link), [])
+                if url not in pages:
+                    pages.append(url)
     problems = []
     for (source, link), pages in broken.items():
         target = internal_path(link, pages[0], domain) or link
         hint = (
-            "add the trailing slash" if resolves(root, target + "/") else "fix or remove the link"
+            "add the trailing slash" if resolves(files, target + "/") else "fix or remove the link"
         )
         shown = ", ".join(pages[:3]) + (f" and {len(pages) - 3} more" if len(pages) > 3 else "")
         where = "page" if len(pages) == 1 else f"{len(pages)} pages"
@@ -64,7 +100,7 @@ def check_links(root: Path, domain: str, sources: Mapping[str, str] | None = Non
                 hint,
             )
         )
-    return problems
+    return problems, links
 
 
 def internal_path(link: str, page: str, domain: str) -> str | None:
@@ -78,9 +114,6 @@ def internal_path(link: str, page: str, domain: str) -> str | None:
     return unquote(parts.path) or "/"
 
 
-def resolves(root: Path, path: str) -> bool:
-    relative = path.lstrip("/")
-    if path.endswith("/"):
-        relative += "index.html"
-    target = (root / relative).resolve()
-    return target.is_file() and target.is_relative_to(root.resolve())
+def resolves(files: set[str], path: str) -> bool:
+    relative = os.path.normpath(path.lstrip("/") + ("index.html" if path.endswith("/") else ""))
+    return relative.replace(os.sep, "/") in files

@@ -8,10 +8,11 @@ several tenants is converted once.
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 import re
 import xml.etree.ElementTree as etree
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -110,6 +111,31 @@ def render_markdown(text: str, assets: Mapping[str, Any] | None = None) -> Rende
     toc = md.toc if getattr(md, "toc_tokens", None) else ""  # type: ignore[attr-defined]
     first, words = _text_facts(html)
     return Rendered(html, toc, frozenset(getattr(md, "post_links", ())), first, words)
+
+
+_STATIC_REF = re.compile(r"/static/([^\s)\"'>]+)")
+
+
+def conversion_key(text: str, assets: Mapping[str, Any] | None) -> str:
+    """What a conversion depends on: the text and the fingerprints of the assets it names."""
+    digest = hashlib.sha256(text.encode())
+    for name in sorted(set(_STATIC_REF.findall(text))):
+        asset = (assets or {}).get(name)
+        digest.update(f"\0{name}={asset.url if asset else '-'}".encode())
+    return digest.hexdigest()
+
+
+def render_cached(
+    text: str, assets: Mapping[str, Any] | None, cache: MutableMapping[str, Rendered] | None
+) -> Rendered:
+    """``render_markdown`` through ``cache`` (conversion key → result), when one is given."""
+    if cache is None:
+        return render_markdown(text, assets)
+    key = conversion_key(text, assets)
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = render_markdown(text, assets)
+    return found
 
 
 def _text_facts(html: str) -> tuple[str, int]:

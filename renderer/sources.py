@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tomllib
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from floe.tenants import TenantRegistry, load_tenants
 from renderer.assets import AssetManifest, read_static
 from renderer.catalog import Catalog, build_catalogs
 from renderer.content import ContentReader, Corpus, load_corpus
+from renderer.markdown import Rendered
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ def load_sources(
     drafts: bool = False,
     today: dt.date | None = None,
     reader: ContentReader | None = None,
+    conversions: MutableMapping[str, Rendered] | None = None,
 ) -> Sources:
     """Load tenants and content and check them; raise :class:`SourceError` with every problem."""
     try:
@@ -111,6 +114,7 @@ def load_sources(
             reader=reader,
             display_root=paths.root,
             assets=static,
+            conversions=conversions,
         )
     except SourceError as exc:
         raise SourceError([*problems, *exc.problems]) from None

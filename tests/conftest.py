@@ -71,10 +71,13 @@ class Project:
 
     def snapshot(self) -> dict[str, str]:
         """Every file under build/ with its SHA-256: compare two to see what changed."""
+        return self.snapshot_of(self.out)
+
+    def snapshot_of(self, out: Path) -> dict[str, str]:
         return {
-            p.relative_to(self.out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(self.out.rglob("*"))
-            if p.is_file()
+            p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(out.rglob("*"))
+            if p.is_file() and ".floe-cache" not in p.parts
         }
 
 

@@ -1,0 +1,279 @@
+"""Incremental builds: what each page depends on, and the cache that remembers it.
+
+Every page of a tenant gets a key, a digest of everything its HTML depends on: the code, the
+tenant's settings, the templates it renders with (and the assets they name), and the content
+it shows. A page whose key matches the last build's is not rendered again: its file is linked
+from the current output. When a template depends on something this module cannot see, the
+page depends on the whole catalog, so a build is never stale, only slower.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import re
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from jinja2 import meta
+
+from renderer import blog, seo
+from renderer.assets import BUNDLE, AssetManifest
+from renderer.catalog import Catalog
+from renderer.content import LandingPage, Post
+from renderer.markdown import Rendered
+from renderer.sources import Sources
+
+CACHE_FORMAT = 1
+_PACKAGES = ("flask", "frozen-flask", "flask-flatpages", "markdown", "pygments", "jinja2")
+_CATALOG_USE = re.compile(r"\bcatalog\b(?:\.(\w+))?")
+_ASSET_USE = re.compile(r"\basset(?:_url)?\(\s*(?:'([^']*)'|\"([^\"]*)\"|([^)]*))\)")
+
+
+def code_version() -> str:
+    """A digest of the renderer's code and the versions of the libraries that shape output."""
+    digest = hashlib.sha256(f"format {CACHE_FORMAT}".encode())
+    here = Path(__file__).resolve().parent
+    for folder in (here, here.parent / "floe"):
+        for file in sorted(folder.glob("*.py")):
+            digest.update(file.name.encode() + b"\0" + file.read_bytes())
+    for package in _PACKAGES:
+        digest.update(f"{package}={version(package)}".encode())
+    return digest.hexdigest()
+
+
+@dataclass
+class BuildCache:
+    """What the last successful build knew; stored in ``build/.floe-cache``."""
+
+    version: str
+    conversions: dict[str, Rendered] = field(default_factory=dict)
+    #: tenant → URL → page key
+    pages: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: tenant → URL of an HTML page → the site paths it links to
+    links: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+
+
+def load_cache(path: Path, expected_version: str) -> BuildCache:
+    """The stored cache, or an empty one when it is missing, corrupt or of another version."""
+    try:
+        with path.open("rb") as file:
+            cache = pickle.load(file)
+        if isinstance(cache, BuildCache) and cache.version == expected_version:
+            return cache
+    except Exception:  # any unreadable cache means a full build, never a failure
+        pass
+    return BuildCache(expected_version)
+
+
+def save_cache(path: Path, cache: BuildCache) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + f".{os.getpid()}.tmp")
+    with temporary.open("wb") as file:
+        pickle.dump(cache, file, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(temporary, path)
+
+
+def _digest(*parts: Any) -> str:
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+class TemplateDependencies:
+    """The templates a page renders with (extends, includes, imports), and what they use."""
+
+    def __init__(self, app: Flask, manifest: AssetManifest, catalog_digests: dict[str, str]):
+        self.env = app.jinja_env
+        self.manifest = manifest
+        self.catalog_digests = catalog_digests
+        self._memo: dict[str, str] = {}
+
+    def digest(self, name: str) -> str:
+        if name not in self._memo:
+            self._memo[name] = self._closure_digest(name)
+        return self._memo[name]
+
+    def _closure_digest(self, top: str) -> str:
+        digest = hashlib.sha256()
+        seen: set[str] = set()
+        pending = [top]
+        while pending:
+            name = pending.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            source, filename, _ = self.env.loader.get_source(self.env, name)
+            digest.update(f"{name}\0{filename}\0{source}\0".encode())
+            for ref in meta.find_referenced_templates(self.env.parse(source, name, filename)):
+                if ref is None:  # a template chosen at run time: depend on all of them
+                    digest.update(self._all_templates().encode())
+                else:
+                    pending.append(ref)
+            for match in _ASSET_USE.finditer(source):
+                literal = match.group(1) or match.group(2)
+                if literal and literal in self.manifest:
+                    digest.update(self.manifest[literal].url.encode())
+                else:  # asset(tenant.logo) and the like: depend on every asset
+                    digest.update(" ".join(a.url for a in self.manifest).encode())
+            for match in _CATALOG_USE.finditer(source):
+                part = match.group(1) or "*"
+                digest.update(self.catalog_digests.get(part, self.catalog_digests["*"]).encode())
+        return digest.hexdigest()
+
+    def _all_templates(self) -> str:
+        return _digest(
+            *(self.env.loader.get_source(self.env, n)[0] for n in sorted(self.env.list_templates()))
+        )
+
+
+def _summary(post: Post) -> tuple:
+    """What listings show of a post."""
+    return (
+        post.slug,
+        post.title,
+        post.date,
+        post.updated,
+        post.description,
+        post.draft,
+        post.tags,
+        post.reading_minutes,
+        post.canonical_tenant,
+        post.author,
+    )
+
+
+def _full(post: Post, catalog: Catalog) -> tuple:
+    rendered = post.rendered
+    return (
+        _summary(post),
+        post.tenants,
+        post.aliases,
+        post.image,
+        hashlib.sha256(catalog.body(post).encode()).hexdigest(),
+        rendered.toc if rendered else "",
+        rendered.first_paragraph if rendered else "",
+    )
+
+
+def _landing(page: LandingPage, catalog: Catalog) -> tuple:
+    first = page.rendered.first_paragraph if page.rendered else ""
+    return (
+        page.name,
+        page.title,
+        page.description,
+        page.template,
+        tuple(sorted((page.hero or {}).items())),
+        catalog.body(page),
+        first,
+    )
+
+
+def page_keys(app: Flask, sources: Sources, tenant: str) -> dict[str, str]:
+    """The key of every URL of ``tenant``: a page whose key is unchanged is not rendered again.
+
+    A URL missing from the result is always rendered.
+    """
+    catalog = sources.catalogs[tenant]
+    manifest = sources.manifests[tenant]
+    settings = sources.tenants[tenant]
+    posts = catalog.posts
+    tags_overview = tuple((t.slug, t.name, len(t.posts)) for t in catalog.tags.values())
+    catalog_digests = {
+        "tags": _digest(tags_overview),
+        "*": _digest(
+            tuple(_full(p, catalog) for p in posts),
+            tuple(_landing(p, catalog) for p in catalog.pages.values()),
+            tags_overview,
+        ),
+    }
+    templates = TemplateDependencies(app, manifest, catalog_digests)
+    shared_assets = tuple(
+        manifest[n].url for n in (BUNDLE, settings.logo, settings.image) if n and n in manifest
+    )
+    base = _digest(code_version_cached(), settings, shared_assets)
+    keys: dict[str, str] = {}
+
+    recent = tuple(_summary(p) for p in posts[:3])
+    for page in catalog.pages.values():
+        keys[page.url] = _digest(
+            base, templates.digest(page.template), _landing(page, catalog), recent
+        )
+
+    last = blog.page_count(len(posts))
+    for number in range(1, last + 1):
+        shown = tuple(
+            _summary(p) for p in posts[(number - 1) * blog.PER_PAGE : number * blog.PER_PAGE]
+        )
+        url = "/blog/" if number == 1 else f"/blog/page/{number}/"
+        keys[url] = _digest(base, templates.digest("blog_index.html"), number, last, shown)
+
+    post_template = templates.digest("post.html")
+    for post in posts:
+        home = sources.tenants[post.canonical_tenant]
+        related = tuple(_summary(p) for p in catalog.related(post))
+        keys[post.url] = _digest(
+            base,
+            post_template,
+            _full(post, catalog),
+            related,
+            home,
+            manifest[post.image].url if post.image.startswith("/static/") else "",
+        )
+
+    tag_template = templates.digest("tag.html")
+    for tag in catalog.tags.values():
+        keys[tag.url] = _digest(base, tag_template, tag.name, tuple(_summary(p) for p in tag.posts))
+
+    keys["/feed.xml"] = _digest(
+        base, templates.digest("feed.xml"), tuple(_full(p, catalog) for p in posts[: seo.FEED_SIZE])
+    )
+    entries = tuple(seo.sitemap_entries(catalog))
+    if len(entries) <= seo.SITEMAP_LIMIT:
+        keys["/sitemap.xml"] = _digest(base, templates.digest("sitemap.xml"), entries)
+    else:
+        limit = seo.SITEMAP_LIMIT
+        keys["/sitemap.xml"] = _digest(base, templates.digest("sitemap_index.xml"), entries)
+        for number in range(1, (len(entries) + limit - 1) // limit + 1):
+            part = entries[(number - 1) * limit : number * limit]
+            keys[f"/sitemap-{number}.xml"] = _digest(base, templates.digest("sitemap.xml"), part)
+    for asset in manifest:  # content-addressed: an existing file is the right one
+        keys[asset.url] = asset.url
+    aliases = tuple(sorted((alias, post.url) for alias, post in catalog.aliases.items()))
+    keys["/robots.txt"] = _digest(base)
+    keys["/_redirects"] = _digest(base, aliases)
+    keys["/_headers"] = _digest(base)
+    keys["/404.html"] = _digest(base, templates.digest("404.html"))
+    alias_template = templates.digest("alias.html")
+    for alias, post in catalog.aliases.items():
+        home = sources.tenants[post.canonical_tenant]
+        keys[seo.alias_rule(alias)] = _digest(
+            base, alias_template, alias, post.url, post.title, home
+        )
+    return keys
+
+
+_code_version: str | None = None
+
+
+def code_version_cached() -> str:
+    global _code_version
+    if _code_version is None:
+        _code_version = code_version()
+    return _code_version
+
+
+def link_tree(source: Path, destination: Path) -> int:
+    """Make ``destination`` a copy of ``source`` made of hard links (no file data is copied)."""
+    count = 0
+    for folder, dirs, files in os.walk(source):
+        rel = os.path.relpath(folder, source)
+        target = destination if rel == "." else destination / rel
+        target.mkdir(parents=True, exist_ok=True)
+        for name in files:
+            os.link(os.path.join(folder, name), target / name)
+            count += 1
+        dirs.sort()
+    return count

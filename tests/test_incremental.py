@@ -1,0 +1,255 @@
+"""Incremental builds give exactly what a clean build gives, and rewrite only what changed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import build as build_cli
+from tests.conftest import TODAY, Project
+
+
+def clean_build(project: Project, out: Path) -> dict[str, str]:
+    result = CliRunner().invoke(
+        build_cli.cli,
+        [
+            "--project",
+            str(project.root),
+            "build",
+            "--clean",
+            "--out",
+            str(out),
+            "--today",
+            TODAY.isoformat(),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    return Project(project.root).snapshot_of(out)
+
+
+def inodes(project: Project) -> dict[str, tuple[int, int]]:
+    return {
+        p.relative_to(project.out).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns)
+        for p in project.out.rglob("*")
+        if p.is_file() and ".floe-cache" not in p.parts
+    }
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+POST = "content/posts/setting-a-day-rate.md"
+
+
+def edit_post_body(p: Project) -> None:
+    edit(p.root / POST, "Most freelancers pick a day rate", "Most freelancers choose a day rate")
+
+
+def edit_post_title(p: Project) -> None:
+    edit(
+        p.root / POST,
+        'title: "How to set a freelance day rate',
+        'title: "How to pick a freelance day rate',
+    )
+
+
+def edit_post_tags(p: Project) -> None:
+    edit(p.root / POST, "tags: [pricing, freelancing]", "tags: [pricing, freelancing, taxes]")
+
+
+def edit_nested_snippet(p: Project) -> None:
+    edit(p.root / "content/snippets/api-auth.md", "Authorization: Bearer", "Authorization:  Bearer")
+
+
+def edit_template(p: Project) -> None:
+    edit(p.root / "site/templates/tag.html", "<h1>Posts about", "<h1>Articles about")
+
+
+def edit_shared_partial(p: Project) -> None:
+    edit(p.root / "site/templates/_post_list.html", "No posts yet.", "Nothing here yet.")
+    edit(
+        p.root / "site/templates/_post_list.html",
+        '<ul class="post-list">',
+        '<ul class="post-list posts">',
+    )
+
+
+def edit_css(p: Project) -> None:
+    css = p.root / "site/static/css/site.css"
+    css.write_text(css.read_text() + "\n.extra{color:red}\n")
+
+
+def edit_image(p: Project) -> None:
+    svg = p.root / "site/static/img/reminder-timeline.svg"
+    edit(svg, "friendly nudge", "gentle nudge")
+
+
+def edit_tenants(p: Project) -> None:
+    edit(
+        p.root / "site/tenants.toml",
+        'tagline = "Timesheets, budgets',
+        'tagline = "Team timesheets, budgets',
+    )
+
+
+def add_post(p: Project) -> None:
+    p.post(
+        "a-new-post",
+        date="2026-11-20",
+        tags=["pricing", "brand-new-tag"],
+        body="Links to [the day-rate guide](setting-a-day-rate.md).",
+    )
+
+
+def relink(p: Project, old: str, new: str) -> None:
+    """Point every link to ``old`` at ``new``, as a writer does when removing a post."""
+    for file in (p.root / "content").rglob("*.md"):
+        text = file.read_text()
+        if f"({old}" in text:
+            file.write_text(text.replace(f"({old}", f"({new}"))
+
+
+def delete_post(p: Project) -> None:
+    (p.root / "content/posts/measuring-utilisation-with-sqlite.md").unlink()
+    relink(p, "measuring-utilisation-with-sqlite.md", "/blog/")
+
+
+def rename_post(p: Project) -> None:
+    old = p.root / "content/posts/rounding-rules-for-billable-time.md"
+    old.rename(old.with_name("billable-time-rounding.md"))
+    relink(p, "rounding-rules-for-billable-time.md", "billable-time-rounding.md")
+
+
+def schedule_passes(p: Project) -> None:
+    """Not an edit: the build's date moves past a scheduled post's date."""
+
+
+EDITS = [
+    edit_post_body,
+    edit_post_title,
+    edit_post_tags,
+    edit_nested_snippet,
+    edit_template,
+    edit_shared_partial,
+    edit_css,
+    edit_image,
+    edit_tenants,
+    add_post,
+    delete_post,
+    rename_post,
+]
+
+
+@pytest.mark.parametrize("change", EDITS, ids=[e.__name__ for e in EDITS])
+def test_incremental_build_equals_clean_build(sample: Project, tmp_path: Path, change) -> None:
+    assert sample.build().exit_code == 0
+    change(sample)
+    result = sample.build()
+    assert result.exit_code == 0, result.output
+    assert sample.snapshot() == clean_build(sample, tmp_path / "clean")
+
+
+def test_nothing_changed_rewrites_no_file(sample: Project) -> None:
+    assert sample.build().exit_code == 0
+    before = inodes(sample)
+    result = sample.build()
+    assert result.exit_code == 0
+    assert "0 written" in result.output and "0 removed" in result.output
+    assert inodes(sample) == before
+
+
+def changed_files(before, after) -> set[str]:
+    return {f for f in after if before.get(f) != after[f]} | (set(before) - set(after))
+
+
+def test_post_edit_rewrites_only_its_pages(sample: Project) -> None:
+    assert sample.build().exit_code == 0
+    before = inodes(sample)
+    edit_post_body(sample)
+    assert sample.build().exit_code == 0
+    changed = changed_files(before, inodes(sample))
+    # Its page and the feed (full content); the listings show only the title and description.
+    assert changed == {
+        "tallystack.example/blog/setting-a-day-rate/index.html",
+        "tallystack.example/feed.xml",
+    }
+
+
+def test_template_edit_rewrites_only_pages_using_it(sample: Project) -> None:
+    assert sample.build().exit_code == 0
+    before = inodes(sample)
+    edit_template(sample)
+    assert sample.build().exit_code == 0
+    changed = changed_files(before, inodes(sample))
+    assert changed and all("/blog/tag/" in f for f in changed)
+
+
+def test_snippet_edit_rewrites_the_posts_that_include_it(sample: Project) -> None:
+    from tests.test_static_site import corpus
+
+    users = {p.slug for p in corpus().posts if "api-auth" in p.snippets and p.is_live(TODAY)}
+    assert sample.build().exit_code == 0
+    before = inodes(sample)
+    edit_nested_snippet(sample)
+    assert sample.build().exit_code == 0
+    changed = {f for f in changed_files(before, inodes(sample)) if "/blog/" in f}
+    assert {f.split("/")[2] for f in changed} == users
+
+
+def test_stale_files_go_and_cache_problems_mean_a_full_build(
+    sample: Project, tmp_path: Path
+) -> None:
+    assert sample.build().exit_code == 0
+    delete_post(sample)
+    assert sample.build().exit_code == 0
+    assert not (sample.site("agencies") / "blog" / "measuring-utilisation-with-sqlite").exists()
+    cache = sample.out / ".floe-cache" / "cache.pickle"
+    cache.write_bytes(b"not a pickle")
+    edit_post_body(sample)
+    result = sample.build()
+    assert result.exit_code == 0 and "0 unchanged" in result.output
+    assert sample.snapshot() == clean_build(sample, tmp_path / "clean")
+    cache.unlink()
+    assert sample.build().exit_code == 0 and sample.snapshot() == clean_build(
+        sample, tmp_path / "c2"
+    )
+
+
+def test_future_post_appears_when_its_date_comes(sample: Project, tmp_path: Path) -> None:
+    import datetime as dt
+
+    assert sample.build().exit_code == 0
+    later = dt.date(2027, 3, 2)
+    assert sample.build(today=later).exit_code == 0
+    result = CliRunner().invoke(
+        build_cli.cli,
+        [
+            "--project",
+            str(sample.root),
+            "build",
+            "--clean",
+            "--out",
+            str(tmp_path / "c"),
+            "--today",
+            later.isoformat(),
+        ],
+    )
+    assert result.exit_code == 0
+    assert sample.snapshot() == sample.snapshot_of(tmp_path / "c")
+
+
+def test_failed_incremental_build_leaves_output_and_cache(sample: Project) -> None:
+    assert sample.build().exit_code == 0
+    before = sample.snapshot()
+    cache = (sample.out / ".floe-cache" / "cache.pickle").read_bytes()
+    edit(sample.root / POST, "date: 2025-02-03", "date: 2025-02-30")
+    assert sample.build().exit_code == 1
+    assert sample.snapshot() == before
+    assert (sample.out / ".floe-cache" / "cache.pickle").read_bytes() == cache
+    assert not [p for p in os.listdir(sample.out) if p.startswith(".staging")]
