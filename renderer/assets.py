@@ -127,7 +127,7 @@ def not_found_page() -> str:
     return render_template("404.html", head=not_found_head(current_app.extensions["floe.catalog"]))
 
 
-def urls() -> Iterator[str | tuple[str, dict]]:
+def urls() -> Iterator[str]:
     for asset in manifest():
         yield asset.url
-    yield "assets.not_found_page", {}
+    yield "/404.html"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+import heapq
+from collections import Counter
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 
 from flask import current_app
@@ -22,12 +25,18 @@ class Catalog:
     html: dict[str, str] = field(default_factory=dict)
     #: Old paths of renamed posts → the post (served as 301s and fallback pages).
     aliases: dict[str, Post] = field(default_factory=dict)
+    #: Related posts found by earlier builds, by what they depend on (see ``related``).
+    memo: MutableMapping[tuple, list[str]] | None = None
 
     def post(self, slug: str) -> Post | None:
         return self._by_slug.get(slug)
 
     def __post_init__(self) -> None:
         self._by_slug = {post.slug: post for post in self.posts}
+        self._order = {post.file: i for i, post in enumerate(self.posts)}  # newest first
+        self._related: dict[tuple[str, int], list[Post]] = {}
+        self._tag_index: dict[str, tuple[int, ...]] = {}
+        self._tag_digests: dict[str, str] = {}
 
     def body(self, record: Post | LandingPage) -> str:
         """The record's HTML with its links to other posts resolved for this tenant."""
@@ -39,20 +48,42 @@ class Catalog:
 
     def related(self, post: Post, count: int = 3) -> list[Post]:
         """Posts of this tenant sharing most tags with ``post``; newer first among equals."""
-        shared: dict[str, int] = {}
-        for name in post.tags:
-            found = self.tags.get(tag_slug(name))
-            for other in found.posts if found else ():
-                if other is not post:
-                    shared[other.file] = shared.get(other.file, 0) + 1
-        order = {p.file: i for i, p in enumerate(self.posts)}  # newest first
-        best = sorted(shared, key=lambda file: (-shared[file], order[file]))[:count]
-        by_file = {p.file: p for p in self.posts}
-        return [by_file[file] for file in best]
+        if (post.file, count) not in self._related:
+            found = [self.tags[slug] for slug in map(tag_slug, post.tags) if slug in self.tags]
+            # The answer depends only on the posts of these tags, in order: a build where
+            # those lists did not change reuses it.
+            key = (self.tenant.key, post.file, count, tuple(self._tag_digest(t) for t in found))
+            files = self.memo.get(key) if self.memo is not None else None
+            if files is None:
+                shared: Counter[int] = Counter()
+                for tag in found:
+                    shared.update(self._tag_indexes(tag))
+                shared.pop(self._order[post.file], None)
+                # One integer orders candidates: most shared tags first, then newest.
+                size = len(self.posts)
+                best = heapq.nsmallest(count, ((-n) * size + i for i, n in shared.items()))
+                files = [self.posts[key % size].file for key in best]
+                if self.memo is not None:
+                    self.memo[key] = files
+            self._related[post.file, count] = [self.posts[self._order[f]] for f in files]
+        return self._related[post.file, count]
+
+    def _tag_digest(self, tag: Tag) -> str:
+        if tag.slug not in self._tag_digests:
+            files = "\0".join(p.file for p in tag.posts).encode()
+            self._tag_digests[tag.slug] = hashlib.sha1(files, usedforsecurity=False).hexdigest()
+        return self._tag_digests[tag.slug]
+
+    def _tag_indexes(self, tag: Tag) -> tuple[int, ...]:
+        if tag.slug not in self._tag_index:
+            self._tag_index[tag.slug] = tuple(self._order[p.file] for p in tag.posts)
+        return self._tag_index[tag.slug]
 
 
 def build_catalogs(
-    corpus: Corpus, tenants: Mapping[str, Tenant]
+    corpus: Corpus,
+    tenants: Mapping[str, Tenant],
+    memo: MutableMapping[tuple, list[str]] | None = None,
 ) -> tuple[dict[str, Catalog], list[Problem]]:
     """One catalog per tenant, and every link that cannot be resolved."""
     problems: list[Problem] = []
@@ -69,7 +100,7 @@ def build_catalogs(
                 names.setdefault(slug, tag)
         tags = {slug: Tag(names[slug], slug, tuple(grouped[slug])) for slug in sorted(grouped)}
         pages = {p.name: p for p in corpus.pages if p.tenant == key}
-        catalog = Catalog(tenant, posts, tags, pages)
+        catalog = Catalog(tenant, posts, tags, pages, memo=memo)
         _collect_aliases(catalog, problems)
         for record in [*posts, *pages.values()]:
             catalog.html[record.file] = _resolve_links(

@@ -141,8 +141,14 @@ class Corpus:
 class ContentReader:
     """Reads ``content/`` through Flask-FlatPages, reusing unchanged files between reads."""
 
-    def __init__(self, content_dir: Path):
+    def __init__(
+        self, content_dir: Path, front_matter: MutableMapping[str, FrontMatter] | None = None
+    ):
         self.content_dir = content_dir
+        #: Parsed front matter by its text, kept between builds by the build cache.
+        self.front_matter: MutableMapping[str, FrontMatter] = (
+            {} if front_matter is None else front_matter
+        )
         # FlatPages reads its settings from a Flask app; this one only carries them.
         self._app = Flask("floe-content", root_path=str(content_dir))
         self._app.config.update(
@@ -193,11 +199,13 @@ def load_corpus(
     for path, page in sorted(sources.items()):
         folder, _, rest = path.partition("/")
         if folder == "posts" and "/" not in rest:
-            post = _read_post(page, shown[path], rest, tenants, problems, assets)
+            post = _read_post(
+                page, shown[path], rest, tenants, problems, assets, reader.front_matter
+            )
             if post is not None:
                 posts.append(post)
         elif folder == "pages":
-            landing = _read_page(page, shown[path], rest, tenants, problems)
+            landing = _read_page(page, shown[path], rest, tenants, problems, reader.front_matter)
             if landing is not None:
                 pages.append(landing)
 
@@ -226,7 +234,9 @@ def _display(content_dir: Path, root: Path, path: str) -> str:
         return full.as_posix()
 
 
-def _front_matter(page: SourcePage, file: str, problems: list[Problem]) -> FrontMatter | None:
+def _front_matter(
+    page: SourcePage, file: str, problems: list[Problem], memo: MutableMapping[str, FrontMatter]
+) -> FrontMatter | None:
     if page.split_problem:
         problems.append(
             Problem(file, 1, None, page.split_problem, "end the front matter with '---'")
@@ -243,7 +253,12 @@ def _front_matter(page: SourcePage, file: str, problems: list[Problem]) -> Front
             )
         )
         return None
+    cached = memo.get(page._meta)
+    if cached is not None:
+        return cached
     meta, found = parse_front_matter(page._meta, file)
+    if not found:
+        memo[page._meta] = meta
     problems.extend(found)
     return None if found else meta
 
@@ -341,8 +356,9 @@ def _read_post(
     tenants: Mapping[str, Tenant],
     problems: list[Problem],
     assets: Mapping[str, Any] | None,
+    memo: MutableMapping[str, FrontMatter],
 ) -> Post | None:
-    meta = _front_matter(page, file, problems)
+    meta = _front_matter(page, file, problems, memo)
     if meta is None:
         return None
     f = _Fields(meta, file, problems)
@@ -417,7 +433,12 @@ def _image(f: _Fields, assets: Mapping[str, Any] | None) -> str:
 
 
 def _read_page(
-    page: SourcePage, file: str, rest: str, tenants: Mapping[str, Tenant], problems: list[Problem]
+    page: SourcePage,
+    file: str,
+    rest: str,
+    tenants: Mapping[str, Tenant],
+    problems: list[Problem],
+    memo: MutableMapping[str, FrontMatter],
 ) -> LandingPage | None:
     tenant, _, name = rest.partition("/")
     if not name or "/" in name:
@@ -454,7 +475,7 @@ def _read_page(
             )
         )
         return None
-    meta = _front_matter(page, file, problems)
+    meta = _front_matter(page, file, problems, memo)
     if meta is None:
         return None
     f = _Fields(meta, file, problems)

@@ -27,15 +27,17 @@ from jinja2 import TemplateError, TemplateNotFound, TemplateSyntaxError
 from floe.errors import Problem, SourceError
 from renderer import assets, blog, landing, seo
 from renderer.app import create_app
+from renderer.content import ContentReader
 from renderer.incremental import (
     BuildCache,
     code_version_cached,
-    link_tree,
     load_cache,
+    mirror_tree,
     page_keys,
+    remove_files,
     save_cache,
 )
-from renderer.linkcheck import Links, check_links, site_files
+from renderer.linkcheck import Links, check_links
 from renderer.markdown import Rendered
 from renderer.sources import ProjectPaths, Sources, load_sources
 
@@ -43,7 +45,8 @@ from renderer.sources import ProjectPaths, Sources, load_sources
 FREEZER_SETTINGS = {
     "FREEZER_REDIRECT_POLICY": "error",  # a redirect while freezing is a bug, not a page
     "FREEZER_IGNORE_404_NOT_FOUND": False,  # a 404 for a generated URL is a broken link
-    "FREEZER_REMOVE_EXTRA_FILES": True,  # no stale file survives (staging starts empty anyway)
+    # Stale files are removed by freeze_tenant, which knows them without walking the tree.
+    "FREEZER_REMOVE_EXTRA_FILES": False,
     "FREEZER_RELATIVE_URLS": False,  # absolute paths: pages work at any depth and as 404.html
     "FREEZER_DEFAULT_MIMETYPE": "text/plain",  # _redirects and _headers have no extension
 }
@@ -118,8 +121,13 @@ def build_sites(
     """
     version = code_version_cached()
     cache = BuildCache(version) if clean else load_cache(cache_path(out_dir), version)
-    conversions = _Conversions(cache.conversions)
-    sources = load_sources(paths, drafts=drafts, today=today, conversions=conversions)
+    conversions = _Reused(cache.conversions)
+    front_matter = _Reused(cache.front_matter)
+    related = _Reused(cache.related)
+    reader = ContentReader(paths.content, front_matter)
+    sources = load_sources(
+        paths, drafts=drafts, today=today, conversions=conversions, reader=reader, related=related
+    )
     selected = list(tenants) if tenants else list(sources.tenants)
     unknown = [t for t in selected if t not in sources.tenants]
     if unknown:
@@ -138,18 +146,25 @@ def build_sites(
     out_dir.mkdir(parents=True, exist_ok=True)
     _remove_stale_staging(out_dir)
     frozen: list[_Frozen] = []
+    swapped: set[str] = set()
     try:
         for key in selected:
             started = time.perf_counter()
             domain = sources.tenants[key].domain
             staging = out_dir / f"{STAGING_PREFIX}{domain}-{os.getpid()}"
-            final = out_dir / domain
-            previous = {} if clean else cache.pages.get(key, {})
-            if previous and final.is_dir():
-                link_tree(final, staging)
+            final, spare = out_dir / domain, _spare_tree(out_dir, domain)
+            previous = cache.pages.get(key, {})
+            if clean or not previous or not final.is_dir():
+                shutil.rmtree(spare, ignore_errors=True)
+                staging.mkdir(parents=True)
+                previous, staged = {}, set()
             else:
-                previous = {}
-            result = freeze_tenant(sources, key, staging, previous, cache.links.get(key, {}))
+                if spare.is_dir():
+                    spare.rename(staging)  # the tree the last build replaced: mostly current
+                staged = mirror_tree(final, staging)
+            result = freeze_tenant(
+                sources, key, staging, previous, cache.links.get(key, {}), staged
+            )
             result.seconds = time.perf_counter() - started
             frozen.append(result)
         problems = [p for result in frozen for p in result.problems]
@@ -158,7 +173,8 @@ def build_sites(
         results = []
         for result in frozen:
             domain = sources.tenants[result.tenant].domain
-            _swap(result.staging, out_dir / domain)
+            _swap(result.staging, out_dir / domain, _spare_tree(out_dir, domain))
+            swapped.add(result.tenant)
             cache.pages[result.tenant] = result.keys
             cache.links[result.tenant] = result.links
             results.append(
@@ -173,15 +189,20 @@ def build_sites(
                 )
             )
         cache.conversions = conversions.used
+        cache.front_matter = front_matter.used
+        cache.related = related.used
         save_cache(cache_path(out_dir), cache)
         return results
     finally:
         for result in frozen:
-            shutil.rmtree(result.staging, ignore_errors=True)
+            if result.tenant not in swapped:
+                _keep_as_spare(
+                    result.staging, _spare_tree(out_dir, sources.tenants[result.tenant].domain)
+                )
 
 
-class _Conversions(dict):
-    """Markdown conversions: those of the last build to reuse, and those this build used."""
+class _Reused(dict):
+    """Results of the last build to reuse, and those this build used (the next cache)."""
 
     def __init__(self, previous: dict[str, Rendered]):
         super().__init__()
@@ -204,12 +225,14 @@ def freeze_tenant(
     destination: Path,
     previous: dict[str, str] | None = None,
     previous_links: dict[str, Links] | None = None,
+    staged: set[str] | None = None,
 ) -> _Frozen:
     """Freeze one tenant into ``destination``.
 
-    ``destination`` may hold the last build's files as hard links; ``previous`` gives their
-    page keys. A page whose key is unchanged is kept as it is; any other file is unlinked
-    before it is written, so the current output is never modified in place.
+    ``destination`` may hold the last build's files (``staged``) as hard links; ``previous``
+    gives their page keys. A page whose key is unchanged is kept as it is; any other file is
+    unlinked before it is written, so the current output is never modified in place. Files
+    of pages that no longer exist are removed.
     """
     app = create_app(tenant, sources)
     try:
@@ -218,31 +241,36 @@ def freeze_tenant(
         failed = _FreezeFailed("(every page)", error)
         return _Frozen(tenant, destination, {}, {}, problems=[_describe(failed, sources)])
     previous = previous or {}
+    staged = staged or set()
     result = _Frozen(tenant, destination, keys, {})
-    unchanged: set[str] = set()
+    freezer = SiteFreezer(
+        app, with_static_files=False, with_no_argument_rules=False, log_url_for=False
+    )
+    with app.test_request_context():
+        every_url = list(dict.fromkeys(u for m in (landing, blog, assets, seo) for u in m.urls()))
+    files = {url: freezer.urlpath_to_filepath(url) for url in every_url}
+    unchanged = {
+        url
+        for url in every_url
+        if files[url] in staged and url in keys and previous.get(url) == keys[url]
+    }
+    to_render = [url for url in every_url if url not in unchanged]
+    for url in to_render:
+        if files[url] in staged:
+            os.unlink(destination / files[url])  # a link to the live file: never write into it
 
-    def skip(url: str, path: str) -> bool:
-        key = keys.get(url)
-        if key is not None and previous.get(url) == key and os.path.isfile(path):
-            unchanged.add(url)
-            return True
-        if os.path.lexists(path):
-            os.unlink(path)  # a hard link to the live file: never write through it
-        return False
-
-    before = site_files(destination) if destination.is_dir() else set()
     # Exceptions reach the freezer (instead of becoming a 500 page) so they can be reported.
     app.config.update(
-        FREEZER_SETTINGS,
-        FREEZER_DESTINATION=str(destination),
-        FREEZER_SKIP_EXISTING=skip,
-        PROPAGATE_EXCEPTIONS=True,
+        FREEZER_SETTINGS, FREEZER_DESTINATION=str(destination), PROPAGATE_EXCEPTIONS=True
     )
-    # Generators list every URL, so a page skipped as unchanged loses nothing by not logging
-    # its url_for calls, and incremental and clean builds freeze the same URLs.
-    freezer = SiteFreezer(app, log_url_for=False)
-    for module in (landing, blog, assets, seo):
-        freezer.register_generator(module.urls)
+
+    def changed_pages():
+        """Frozen-Flask's generator: only the pages whose inputs changed."""
+        yield from to_render
+
+    # Every URL comes from this generator, so a page kept as unchanged loses nothing by not
+    # logging its url_for calls, and incremental and clean builds freeze the same URLs.
+    freezer.register_generator(changed_pages)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", FrozenFlaskWarning)
@@ -260,15 +288,23 @@ def freeze_tenant(
     except FrozenFlaskWarning as warning:
         result.problems.append(Problem("site/templates", None, None, f"Frozen-Flask: {warning}"))
         return result
+    built = set(files.values())
+    stale = staged - built
+    remove_files(destination, stale)
     catalog = sources.catalogs[tenant]
     page_sources = {r.url: r.file for r in [*catalog.posts, *catalog.pages.values()]}
     known = {u: links for u, links in (previous_links or {}).items() if u in unchanged}
     result.problems, result.links = check_links(
-        destination, sources.tenants[tenant].domain, page_sources, known
+        destination,
+        sources.tenants[tenant].domain,
+        page_sources,
+        known,
+        files=built,
+        verified=built == staged,
     )
     result.unchanged = len(unchanged)
-    result.written = len(urls) - len(unchanged)
-    result.removed = len(before - site_files(destination))
+    result.written = len(urls)
+    result.removed = len(stale)
     return result
 
 
@@ -319,13 +355,32 @@ def _relative(filename: str | None, root: Path) -> str | None:
         return filename
 
 
-def _swap(staging: Path, final: Path) -> None:
-    """Replace ``final`` by ``staging``: two renames on one file system, old tree removed last."""
-    old = final.with_name(f"{STAGING_PREFIX}old-{final.name}-{os.getpid()}")
+def _spare_tree(out_dir: Path, domain: str) -> Path:
+    """Where the tree a build replaced is kept, to become the next build's staging folder."""
+    return out_dir / CACHE_DIR / "trees" / domain
+
+
+def _swap(staging: Path, final: Path, spare: Path) -> None:
+    """Replace ``final`` by ``staging`` with two renames; the old tree is kept as ``spare``.
+
+    The old tree shares most files with the new one (hard links), so keeping it costs little
+    disk, and the next build turns it into its staging folder with a few links instead of a
+    full copy.
+    """
+    shutil.rmtree(spare, ignore_errors=True)
+    spare.parent.mkdir(parents=True, exist_ok=True)
     if final.exists():
-        final.rename(old)
+        final.rename(spare)
     staging.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
+
+
+def _keep_as_spare(staging: Path, spare: Path) -> None:
+    """After a failed build, its staging folder becomes the spare tree (or goes)."""
+    if staging.exists() and not spare.exists():
+        spare.parent.mkdir(parents=True, exist_ok=True)
+        staging.rename(spare)
+    else:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _remove_stale_staging(out_dir: Path) -> None:

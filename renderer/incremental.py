@@ -9,10 +9,12 @@ page depends on the whole catalog, so a build is never stale, only slower.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import pickle
 import re
+import shutil
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
@@ -25,6 +27,7 @@ from renderer import blog, seo
 from renderer.assets import BUNDLE, AssetManifest
 from renderer.catalog import Catalog
 from renderer.content import LandingPage, Post
+from renderer.frontmatter import FrontMatter
 from renderer.markdown import Rendered
 from renderer.sources import Sources
 
@@ -52,6 +55,10 @@ class BuildCache:
 
     version: str
     conversions: dict[str, Rendered] = field(default_factory=dict)
+    #: front-matter text → parsed front matter
+    front_matter: dict[str, FrontMatter] = field(default_factory=dict)
+    #: what related posts depend on → the related posts' files
+    related: dict[tuple, list[str]] = field(default_factory=dict)
     #: tenant → URL → page key
     pages: dict[str, dict[str, str]] = field(default_factory=dict)
     #: tenant → URL of an HTML page → the site paths it links to
@@ -265,15 +272,59 @@ def code_version_cached() -> str:
     return _code_version
 
 
-def link_tree(source: Path, destination: Path) -> int:
-    """Make ``destination`` a copy of ``source`` made of hard links (no file data is copied)."""
-    count = 0
-    for folder, dirs, files in os.walk(source):
-        rel = os.path.relpath(folder, source)
-        target = destination if rel == "." else destination / rel
-        target.mkdir(parents=True, exist_ok=True)
-        for name in files:
-            os.link(os.path.join(folder, name), target / name)
-            count += 1
-        dirs.sort()
-    return count
+def mirror_tree(source: Path, target: Path) -> set[str]:
+    """Make ``target`` hold exactly ``source``'s files, as hard links to them.
+
+    ``target`` may be an older copy (the tree the previous build replaced): files that are
+    already links to the same data are left alone, so only what changed costs a system call.
+    Returns every file's path relative to ``source``.
+    """
+    files: set[str] = set()
+    _mirror(str(source), str(target), "", files)
+    return files
+
+
+def _mirror(source: str, target: str, prefix: str, files: set[str]) -> None:
+    try:
+        existing = {entry.name: entry for entry in os.scandir(target)}
+    except FileNotFoundError:
+        os.mkdir(target)
+        existing = {}
+    seen = set()
+    with os.scandir(source) as entries:
+        for entry in entries:
+            seen.add(entry.name)
+            there = existing.get(entry.name)
+            path = os.path.join(target, entry.name)
+            if entry.is_dir(follow_symlinks=False):
+                if there is not None and not there.is_dir(follow_symlinks=False):
+                    os.unlink(path)
+                _mirror(entry.path, path, f"{prefix}{entry.name}/", files)
+                continue
+            files.add(prefix + entry.name)
+            if there is not None:
+                if there.inode() == entry.inode() and not there.is_dir(follow_symlinks=False):
+                    continue
+                if there.is_dir(follow_symlinks=False):
+                    shutil.rmtree(path)
+                else:
+                    os.unlink(path)
+            os.link(entry.path, path)
+    for name, entry in existing.items():
+        if name not in seen:
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
+
+
+def remove_files(root: Path, relative: set[str]) -> None:
+    """Delete these files under ``root``, and the folders they leave empty."""
+    folders = set()
+    for rel in relative:
+        os.unlink(root / rel)
+        folders.update(Path(rel).parents)
+    for folder in sorted(folders, key=lambda f: len(f.parts), reverse=True):
+        if folder.parts:
+            with contextlib.suppress(OSError):  # not empty
+                (root / folder).rmdir()

@@ -39,10 +39,7 @@ def _render(name: str) -> str:
     )
 
 
-def urls() -> Iterator[tuple[str, dict]]:
-    """Every landing page, for Frozen-Flask."""
-    for name in current_catalog().pages:
-        if name == "home":
-            yield "landing.home", {}
-        else:
-            yield "landing.page", {"name": name}
+def urls() -> Iterator[str]:
+    """Every landing page, for Frozen-Flask (as paths: url_for for each would cost more)."""
+    for page in current_catalog().pages.values():
+        yield page.url

@@ -59,27 +59,38 @@ def check_links(
     domain: str,
     sources: Mapping[str, str] | None = None,
     known: Mapping[str, Links] | None = None,
+    files: set[str] | None = None,
+    verified: bool = False,
 ) -> tuple[list[Problem], dict[str, Links]]:
     """Problems for internal links in ``root``'s HTML that resolve to no built file.
 
     ``sources`` maps a page URL to the content file it was rendered from, so that the problem
     names the file a writer can fix. ``known`` gives the links of pages that were not rendered
     again (their HTML is unchanged), so only new pages are parsed. Returns the problems and
-    the links of every page.
+    the links of every page. ``files`` lists the site's files when the caller knows them.
+    ``verified`` says that the ``known`` pages' links all resolved against these same files
+    (the last build passed and no file came or went), so only new pages need checking.
     """
     sources = sources or {}
     known = known or {}
-    files = site_files(root)
+    files = site_files(root) if files is None else files
     links: dict[str, Links] = {}
     broken: dict[tuple[str | None, str], list[str]] = {}
+    resolved: dict[str, bool] = {}
     for rel in sorted(f for f in files if f.endswith(".html")):
-        url = page_url(root, root / rel)
+        url = "/" + (rel[: -len("index.html")] if rel.endswith("index.html") else rel)
         page_links = known.get(url)
+        if page_links is not None and verified:
+            links[url] = page_links
+            continue
         if page_links is None:
             page_links = internal_links((root / rel).read_bytes(), url, domain)
         links[url] = page_links
         for link, target in page_links:
-            if not resolves(files, target):
+            ok = resolved.get(target)
+            if ok is None:
+                ok = resolved[target] = resolves(files, target)
+            if not ok:
                 pages = broken.setdefault((sources.get(url), link), [])
                 if url not in pages:
                     pages.append(url)

@@ -71,6 +71,7 @@ def load_sources(
     today: dt.date | None = None,
     reader: ContentReader | None = None,
     conversions: MutableMapping[str, Rendered] | None = None,
+    related: MutableMapping[tuple, list[str]] | None = None,
 ) -> Sources:
     """Load tenants and content and check them; raise :class:`SourceError` with every problem."""
     try:
@@ -118,7 +119,7 @@ def load_sources(
         )
     except SourceError as exc:
         raise SourceError([*problems, *exc.problems]) from None
-    catalogs, link_problems = build_catalogs(corpus, tenants)
+    catalogs, link_problems = build_catalogs(corpus, tenants, related)
     problems.extend(link_problems)
     for page in corpus.pages:
         if paths.find_template(page.tenant, page.template) is None:
