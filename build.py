@@ -15,9 +15,11 @@ import click
 
 from floe.errors import SourceError
 from floe.tenants import load_tenants
-from renderer.content import tag_slug
-from renderer.freeze import build_sites
-from renderer.sources import ProjectPaths, load_sources
+from renderer import fingerprint
+from renderer.paths import ProjectPaths
+
+# The renderer (Flask, Markdown, Pygments …) is imported by the commands that need it, so that
+# a rebuild with nothing to do answers before loading it.
 
 PROJECT_DIR = Path(__file__).resolve().parent
 
@@ -117,6 +119,18 @@ def build(
 ) -> None:
     """Build the sites: every tenant, or those named by --tenant."""
     out = (out_dir or paths.root / "build").resolve()
+    day = today.date() if today else dt.date.today()
+    inputs = fingerprint.inputs_digest(paths.root, tenants, drafts, day)
+    last = None if clean else fingerprint.unchanged_since_last_build(out / ".floe-cache", inputs)
+    if last is not None:
+        for tenant in last["tenants"]:
+            click.echo(
+                f"{tenant['tenant']}: {tenant['pages']} files (nothing changed) → "
+                f"{tenant['output']}"
+            )
+        return
+    from renderer.freeze import build_sites
+
     try:
         results = build_sites(
             paths,
@@ -124,7 +138,8 @@ def build(
             tenants=tenants or None,
             clean=clean,
             drafts=drafts,
-            today=today.date() if today else None,
+            today=day,
+            inputs=inputs,
         )
     except SourceError as error:
         _report(error)
@@ -145,6 +160,8 @@ def check(paths: ProjectPaths) -> None:
     Drafts and scheduled posts are checked too. Exits 1 when anything is wrong, so it can run
     as a pre-commit hook.
     """
+    from renderer.sources import load_sources
+
     try:
         sources = load_sources(paths, drafts=True)
     except SourceError as error:
@@ -175,6 +192,8 @@ def new(paths: ProjectPaths, title: str, tenants: tuple[str, ...]) -> None:
             raise click.BadParameter(
                 f"no tenant named {name!r} (known: {', '.join(registry)})", param_hint="--tenant"
             )
+    from renderer.content import tag_slug
+
     slug = tag_slug(title)
     if not slug:
         raise click.BadParameter("the title needs at least one letter or digit", param_hint="TITLE")
@@ -206,6 +225,8 @@ def new(paths: ProjectPaths, title: str, tenants: tuple[str, ...]) -> None:
 @click.pass_obj
 def list_posts(paths: ProjectPaths, tenants: tuple[str, ...]) -> None:
     """List posts per tenant, newest first: live, draft or scheduled, with their dates."""
+    from renderer.sources import load_sources
+
     try:
         sources = load_sources(paths, drafts=True)
     except SourceError as error:

@@ -8,6 +8,7 @@ of tenants it appears on.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field, replace
@@ -44,6 +45,7 @@ HERO_KEYS = ("headline", "subhead", "cta_label", "cta_href")
 RESERVED_PAGES = frozenset({"blog", "static", "app", "assets", "404", "feed", "sitemap", "tag"})
 
 
+@functools.cache
 def tag_slug(tag: str) -> str:
     return slugify(tag, "-")
 
@@ -84,6 +86,23 @@ class Post:
     def reading_minutes(self) -> int:
         words = self.rendered.words if self.rendered else 0
         return max(1, round(words / 230))
+
+    @functools.cached_property
+    def listing_digest(self) -> str:
+        """Everything a listing (blog index, tag page, related posts) shows of the post."""
+        fields = (
+            self.slug,
+            self.title,
+            self.date,
+            self.updated,
+            self.description,
+            self.draft,
+            self.tags,
+            self.reading_minutes,
+            self.canonical_tenant,
+            self.author,
+        )
+        return repr(fields)
 
     def is_live(self, today: dt.date) -> bool:
         return not self.draft and self.date <= today

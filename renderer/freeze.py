@@ -25,7 +25,7 @@ from flask_frozen import (
 from jinja2 import TemplateError, TemplateNotFound, TemplateSyntaxError
 
 from floe.errors import Problem, SourceError
-from renderer import assets, blog, landing, seo
+from renderer import assets, blog, fingerprint, landing, seo
 from renderer.app import create_app
 from renderer.content import ContentReader
 from renderer.incremental import (
@@ -39,7 +39,8 @@ from renderer.incremental import (
 )
 from renderer.linkcheck import Links, check_links
 from renderer.markdown import Rendered
-from renderer.sources import ProjectPaths, Sources, load_sources
+from renderer.paths import ProjectPaths
+from renderer.sources import Sources, load_sources
 
 #: Frozen-Flask settings, chosen so that a mistake fails the build instead of shipping.
 FREEZER_SETTINGS = {
@@ -112,12 +113,15 @@ def build_sites(
     drafts: bool = False,
     today: dt.date | None = None,
     clean: bool = False,
+    inputs: str | None = None,
 ) -> list[TenantResult]:
     """Build the named tenants (all by default) into ``out_dir/<domain>/``.
 
     Pages whose inputs did not change since the last build are linked from the current output
     instead of rendered; ``clean`` ignores what the last build left. Raises
     :class:`SourceError` with every problem found; nothing in ``out_dir`` changes then.
+    ``inputs`` (see :mod:`renderer.fingerprint`) is recorded once the build succeeded, so the
+    next build with the same inputs can stop at once.
     """
     version = code_version_cached()
     cache = BuildCache(version) if clean else load_cache(cache_path(out_dir), version)
@@ -170,6 +174,7 @@ def build_sites(
         problems = [p for result in frozen for p in result.problems]
         if problems:
             raise SourceError(problems)
+        fingerprint.forget(out_dir / CACHE_DIR)
         results = []
         for result in frozen:
             domain = sources.tenants[result.tenant].domain
@@ -192,6 +197,11 @@ def build_sites(
         cache.front_matter = front_matter.used
         cache.related = related.used
         save_cache(cache_path(out_dir), cache)
+        if inputs is not None:
+            summary = [
+                {"tenant": r.tenant, "pages": r.pages, "output": str(r.output)} for r in results
+            ]
+            fingerprint.record_build(out_dir / CACHE_DIR, inputs, summary)
         return results
     finally:
         for result in frozen:

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from jinja2 import meta
 
 from renderer import blog, seo
 from renderer.assets import BUNDLE, AssetManifest
@@ -34,6 +33,10 @@ from renderer.sources import Sources
 CACHE_FORMAT = 1
 _PACKAGES = ("flask", "frozen-flask", "flask-flatpages", "markdown", "pygments", "jinja2")
 _CATALOG_USE = re.compile(r"\bcatalog\b(?:\.(\w+))?")
+#: extends/include/import/from: a quoted name, or anything else (chosen at run time).
+_TEMPLATE_REF = re.compile(
+    r"\{%-?\s*(?:extends|include|import|from)\s+(?:['\"]([^'\"]+)['\"]|([^'\"\s][^%]*))"
+)
 _ASSET_USE = re.compile(r"\basset(?:_url)?\(\s*(?:'([^']*)'|\"([^\"]*)\"|([^)]*))\)")
 
 
@@ -114,11 +117,11 @@ class TemplateDependencies:
             seen.add(name)
             source, filename, _ = self.env.loader.get_source(self.env, name)
             digest.update(f"{name}\0{filename}\0{source}\0".encode())
-            for ref in meta.find_referenced_templates(self.env.parse(source, name, filename)):
-                if ref is None:  # a template chosen at run time: depend on all of them
+            for literal, dynamic in _TEMPLATE_REF.findall(source):
+                if dynamic:  # a template chosen at run time: depend on all of them
                     digest.update(self._all_templates().encode())
                 else:
-                    pending.append(ref)
+                    pending.append(literal)
             for match in _ASSET_USE.finditer(source):
                 literal = match.group(1) or match.group(2)
                 if literal and literal in self.manifest:
@@ -136,20 +139,9 @@ class TemplateDependencies:
         )
 
 
-def _summary(post: Post) -> tuple:
+def _summary(post: Post) -> str:
     """What listings show of a post."""
-    return (
-        post.slug,
-        post.title,
-        post.date,
-        post.updated,
-        post.description,
-        post.draft,
-        post.tags,
-        post.reading_minutes,
-        post.canonical_tenant,
-        post.author,
-    )
+    return post.listing_digest
 
 
 def _full(post: Post, catalog: Catalog) -> tuple:

@@ -6,7 +6,6 @@ import datetime as dt
 import tomllib
 from collections.abc import MutableMapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from pygments.styles import get_all_styles
 
@@ -16,43 +15,7 @@ from renderer.assets import AssetManifest, read_static
 from renderer.catalog import Catalog, build_catalogs
 from renderer.content import ContentReader, Corpus, load_corpus
 from renderer.markdown import Rendered
-
-
-@dataclass(frozen=True)
-class ProjectPaths:
-    """Where a Floe project keeps its sources; tests point it at a copy."""
-
-    root: Path
-
-    @property
-    def content(self) -> Path:
-        return self.root / "content"
-
-    @property
-    def site(self) -> Path:
-        return self.root / "site"
-
-    @property
-    def templates(self) -> Path:
-        return self.site / "templates"
-
-    @property
-    def static(self) -> Path:
-        return self.site / "static"
-
-    @property
-    def tenants_file(self) -> Path:
-        return self.site / "tenants.toml"
-
-    def template_dirs(self, tenant: str) -> list[Path]:
-        """Template folders for ``tenant``, its own overrides first."""
-        return [self.templates / "tenants" / tenant, self.templates]
-
-    def find_template(self, tenant: str, name: str) -> Path | None:
-        for folder in self.template_dirs(tenant):
-            if (folder / name).is_file():
-                return folder / name
-        return None
+from renderer.paths import ProjectPaths
 
 
 @dataclass

@@ -159,8 +159,14 @@ def test_nothing_changed_rewrites_no_file(sample: Project) -> None:
     assert sample.build().exit_code == 0
     before = inodes(sample)
     result = sample.build()
-    assert result.exit_code == 0
-    assert "0 written" in result.output and "0 removed" in result.output
+    assert result.exit_code == 0 and result.output.count("(nothing changed)") == 2
+    assert inodes(sample) == before
+    # An edit that changes no page (a comment) goes through the page keys: still nothing written.
+    tenants = sample.root / "site" / "tenants.toml"
+    tenants.write_text(tenants.read_text() + "\n# a comment\n")
+    result = sample.build()
+    assert result.exit_code == 0 and result.output.count("(0 written, ") == 2, result.output
+    assert "0 removed" in result.output
     assert inodes(sample) == before
 
 
