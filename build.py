@@ -48,6 +48,13 @@ def _report(error: SourceError, failed: str = "Build failed") -> None:
 @click.option("--drafts", is_flag=True, help="Include drafts and posts dated in the future.")
 @click.option("--clean", is_flag=True, help="Render every page again, ignoring the build cache.")
 @click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Processes to convert and render with.  [default: one per core]",
+)
+@click.option(
     "--today",
     type=click.DateTime(["%Y-%m-%d"]),
     metavar="YYYY-MM-DD",
@@ -73,6 +80,7 @@ def cli(
     tenants: tuple[str, ...],
     drafts: bool,
     clean: bool,
+    jobs: int | None,
     today: dt.datetime | None,
     project_dir: Path,
     out_dir: Path | None,
@@ -83,7 +91,15 @@ def cli(
     """
     ctx.obj = ProjectPaths(project_dir.resolve())
     if ctx.invoked_subcommand is None:
-        ctx.invoke(build, tenants=tenants, drafts=drafts, clean=clean, today=today, out_dir=out_dir)
+        ctx.invoke(
+            build,
+            tenants=tenants,
+            drafts=drafts,
+            clean=clean,
+            jobs=jobs,
+            today=today,
+            out_dir=out_dir,
+        )
 
 
 @cli.command()
@@ -96,6 +112,13 @@ def cli(
 )
 @click.option("--drafts", is_flag=True, help="Include drafts and posts dated in the future.")
 @click.option("--clean", is_flag=True, help="Render every page again, ignoring the build cache.")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Processes to convert and render with.  [default: one per core]",
+)
 @click.option(
     "--today",
     type=click.DateTime(["%Y-%m-%d"]),
@@ -114,6 +137,7 @@ def build(
     tenants: tuple[str, ...],
     drafts: bool,
     clean: bool,
+    jobs: int | None,
     today: dt.datetime | None,
     out_dir: Path | None,
 ) -> None:
@@ -140,6 +164,7 @@ def build(
             drafts=drafts,
             today=day,
             inputs=inputs,
+            jobs=jobs,
         )
     except SourceError as error:
         _report(error)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from markdown.extensions.toc import slugify
 from floe.errors import Problem, SourceError
 from floe.tenants import Tenant
 from renderer.frontmatter import ContentPages, FrontMatter, SourcePage, parse_front_matter
-from renderer.markdown import Rendered, render_cached
+from renderer.markdown import Rendered, convert_all
 from renderer.snippets import SnippetSource, expand_snippets
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -194,6 +194,7 @@ def load_corpus(
     display_root: Path | None = None,
     assets: Mapping[str, Any] | None = None,
     conversions: MutableMapping[str, Rendered] | None = None,
+    jobs: int = 1,
 ) -> Corpus:
     """Load and check all content; raise :class:`SourceError` listing every problem.
 
@@ -229,11 +230,8 @@ def load_corpus(
                 pages.append(landing)
 
     corpus = Corpus(posts=[], pages=[], snippets=snippets, drafts=drafts, today=today)
-    posts = [
-        _expand(p, snippets, problems, assets, conversions, render=corpus.included(p))
-        for p in posts
-    ]
-    pages = [_expand(p, snippets, problems, assets, conversions, render=True) for p in pages]
+    posts = _expand_all(posts, corpus.included, snippets, problems, assets, conversions, jobs)
+    pages = _expand_all(pages, lambda _: True, snippets, problems, assets, conversions, jobs)
     corpus.posts = sorted(
         (p for p in posts if p is not None), key=lambda p: (p.date, p.slug), reverse=True
     )
@@ -525,23 +523,34 @@ def _read_page(
     return landing if f.ok else None
 
 
-def _expand(
-    record: Any,
+def _expand_all(
+    records: list[Any],
+    published: Callable[[Any], bool],
     snippets: Mapping[str, SnippetSource],
     problems: list[Problem],
     assets: Mapping[str, Any] | None,
     conversions: MutableMapping[str, Rendered] | None,
-    *,
-    render: bool,
-) -> Any:
-    """Expand snippets (always, to report problems) and convert markdown (when published)."""
-    try:
-        expanded = expand_snippets(record.body, record.file, record.body_line, snippets)
-    except SourceError as exc:
-        problems.extend(exc.problems)
-        return None
-    rendered = render_cached(expanded.text, assets, conversions) if render else None
-    return replace(record, rendered=rendered, snippets=expanded.snippets)
+    jobs: int,
+) -> list[Any]:
+    """Expand snippets in every record (to report problems, drafts too) and convert the
+    markdown of the published ones: from ``conversions`` when it holds the same text, else
+    in ``jobs`` processes."""
+    expanded = []
+    for record in records:
+        try:
+            result = expand_snippets(record.body, record.file, record.body_line, snippets)
+        except SourceError as exc:
+            problems.extend(exc.problems)
+            continue
+        expanded.append((record, result))
+    texts = [result.text for record, result in expanded if published(record)]
+    rendered = iter(convert_all(texts, assets, conversions, jobs))
+    return [
+        replace(
+            record, rendered=next(rendered) if published(record) else None, snippets=result.snippets
+        )
+        for record, result in expanded
+    ]
 
 
 def _check_slugs(posts: list[Post], tenants: Mapping[str, Tenant], problems: list[Problem]) -> None:

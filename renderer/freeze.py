@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from flask import Flask
 from flask_frozen import (
     Freezer,
     FrozenFlaskWarning,
@@ -37,8 +38,9 @@ from renderer.incremental import (
     remove_files,
     save_cache,
 )
-from renderer.linkcheck import Links, check_links
+from renderer.linkcheck import Links, check_links, internal_links
 from renderer.markdown import Rendered
+from renderer.parallel import default_jobs, fork_map
 from renderer.paths import ProjectPaths
 from renderer.sources import Sources, load_sources
 
@@ -114,6 +116,7 @@ def build_sites(
     today: dt.date | None = None,
     clean: bool = False,
     inputs: str | None = None,
+    jobs: int | None = None,
 ) -> list[TenantResult]:
     """Build the named tenants (all by default) into ``out_dir/<domain>/``.
 
@@ -121,8 +124,10 @@ def build_sites(
     instead of rendered; ``clean`` ignores what the last build left. Raises
     :class:`SourceError` with every problem found; nothing in ``out_dir`` changes then.
     ``inputs`` (see :mod:`renderer.fingerprint`) is recorded once the build succeeded, so the
-    next build with the same inputs can stop at once.
+    next build with the same inputs can stop at once. ``jobs`` processes (default: one per
+    core) convert markdown and render pages; the output is the same for any number.
     """
+    jobs = jobs or default_jobs()
     version = code_version_cached()
     cache = BuildCache(version) if clean else load_cache(cache_path(out_dir), version)
     conversions = _Reused(cache.conversions)
@@ -130,7 +135,13 @@ def build_sites(
     related = _Reused(cache.related)
     reader = ContentReader(paths.content, front_matter)
     sources = load_sources(
-        paths, drafts=drafts, today=today, conversions=conversions, reader=reader, related=related
+        paths,
+        drafts=drafts,
+        today=today,
+        conversions=conversions,
+        reader=reader,
+        related=related,
+        jobs=jobs,
     )
     selected = list(tenants) if tenants else list(sources.tenants)
     unknown = [t for t in selected if t not in sources.tenants]
@@ -152,6 +163,7 @@ def build_sites(
     frozen: list[_Frozen] = []
     swapped: set[str] = set()
     try:
+        plans: dict[str, _Plan] = {}
         for key in selected:
             started = time.perf_counter()
             domain = sources.tenants[key].domain
@@ -166,11 +178,13 @@ def build_sites(
                 if spare.is_dir():
                     spare.rename(staging)  # the tree the last build replaced: mostly current
                 staged = mirror_tree(final, staging)
-            result = freeze_tenant(
-                sources, key, staging, previous, cache.links.get(key, {}), staged
-            )
-            result.seconds = time.perf_counter() - started
-            frozen.append(result)
+            plan = _plan(sources, key, staging, previous, staged, cache.links.get(key, {}))
+            plan.seconds = time.perf_counter() - started
+            if isinstance(plan, _Frozen):  # its templates could not be read
+                frozen.append(plan)
+            else:
+                plans[key] = plan
+        frozen += _render(plans, sources, jobs)
         problems = [p for result in frozen for p in result.problems]
         if problems:
             raise SourceError(problems)
@@ -229,36 +243,51 @@ class _Reused(dict):
         self.used[key] = value
 
 
-def freeze_tenant(
+@dataclass
+class _Plan:
+    """One tenant's app and what it must render, ready to be split among processes."""
+
+    tenant: str
+    app: Flask
+    staging: Path
+    keys: dict[str, str]
+    files: dict[str, str]  # URL → file under staging
+    to_render: list[str]
+    unchanged: set[str]
+    staged: set[str]
+    previous_links: dict[str, Links]
+    seconds: float = 0.0
+
+
+#: Below this many pages to render, worker processes cost more than they save.
+PARALLEL_MINIMUM = 64
+
+
+def _plan(
     sources: Sources,
     tenant: str,
-    destination: Path,
-    previous: dict[str, str] | None = None,
-    previous_links: dict[str, Links] | None = None,
-    staged: set[str] | None = None,
-) -> _Frozen:
-    """Freeze one tenant into ``destination``.
+    staging: Path,
+    previous: dict[str, str],
+    staged: set[str],
+    previous_links: dict[str, Links],
+) -> _Plan | _Frozen:
+    """Work out which of the tenant's pages changed.
 
-    ``destination`` may hold the last build's files (``staged``) as hard links; ``previous``
-    gives their page keys. A page whose key is unchanged is kept as it is; any other file is
-    unlinked before it is written, so the current output is never modified in place. Files
-    of pages that no longer exist are removed.
+    ``staging`` holds the last build's files (``staged``) as hard links; ``previous`` gives
+    their page keys. A page whose key is unchanged is kept as it is; the file of any other is
+    unlinked here, before it is written, so the current output is never modified in place.
     """
     app = create_app(tenant, sources)
     try:
         keys = page_keys(app, sources, tenant)
     except TemplateError as error:  # found while reading templates for their dependencies
         failed = _FreezeFailed("(every page)", error)
-        return _Frozen(tenant, destination, {}, {}, problems=[_describe(failed, sources)])
-    previous = previous or {}
-    staged = staged or set()
-    result = _Frozen(tenant, destination, keys, {})
-    freezer = SiteFreezer(
-        app, with_static_files=False, with_no_argument_rules=False, log_url_for=False
-    )
+        return _Frozen(tenant, staging, {}, {}, problems=[_describe(failed, sources)])
+    # Exceptions reach the freezer (instead of becoming a 500 page) so they can be reported.
+    app.config.update(FREEZER_SETTINGS, FREEZER_DESTINATION=str(staging), PROPAGATE_EXCEPTIONS=True)
     with app.test_request_context():
         every_url = list(dict.fromkeys(u for m in (landing, blog, assets, seo) for u in m.urls()))
-    files = {url: freezer.urlpath_to_filepath(url) for url in every_url}
+    files = {url: _url_file(url) for url in every_url}
     unchanged = {
         url
         for url in every_url
@@ -267,16 +296,47 @@ def freeze_tenant(
     to_render = [url for url in every_url if url not in unchanged]
     for url in to_render:
         if files[url] in staged:
-            os.unlink(destination / files[url])  # a link to the live file: never write into it
+            os.unlink(staging / files[url])  # a link to the live file: never write into it
+    return _Plan(tenant, app, staging, keys, files, to_render, unchanged, staged, previous_links)
 
-    # Exceptions reach the freezer (instead of becoming a 500 page) so they can be reported.
-    app.config.update(
-        FREEZER_SETTINGS, FREEZER_DESTINATION=str(destination), PROPAGATE_EXCEPTIONS=True
+
+def _url_file(url: str) -> str:
+    """Where Frozen-Flask writes ``url`` (``/blog/`` → ``blog/index.html``)."""
+    return url.lstrip("/") + ("index.html" if url.endswith("/") else "")
+
+
+def _render(plans: dict[str, _Plan], sources: Sources, jobs: int) -> list[_Frozen]:
+    """Render every plan's pages, split into ``jobs`` shards per tenant when there are many."""
+    total = sum(len(plan.to_render) for plan in plans.values())
+    shards = jobs if total >= PARALLEL_MINIMUM else 1
+    tasks = [(tenant, shard, shards) for tenant in plans for shard in range(shards)]
+    rendered = fork_map(_render_shard, (plans, sources), tasks, jobs if shards > 1 else 1)
+    results = []
+    for tenant, plan in plans.items():
+        started = time.perf_counter()
+        parts = [part for part in rendered if part[0] == tenant]
+        result = _finish(plan, sources, parts)
+        result.seconds += plan.seconds + time.perf_counter() - started
+        results.append(result)
+    return results
+
+
+def _render_shard(
+    state: tuple[dict[str, _Plan], Sources], task: tuple[str, int, int]
+) -> tuple[str, float, dict[str, Links], list[Problem]]:
+    """Freeze one shard of a tenant's changed pages (in a worker process, or here)."""
+    plans, sources = state
+    tenant, shard, shards = task
+    plan = plans[tenant]
+    urls = plan.to_render[shard::shards]
+    started = time.perf_counter()
+    freezer = SiteFreezer(
+        plan.app, with_static_files=False, with_no_argument_rules=False, log_url_for=False
     )
 
     def changed_pages():
-        """Frozen-Flask's generator: only the pages whose inputs changed."""
-        yield from to_render
+        """Frozen-Flask's only generator: the pages whose inputs changed."""
+        yield from urls
 
     # Every URL comes from this generator, so a page kept as unchanged loses nothing by not
     # logging its url_for calls, and incremental and clean builds freeze the same URLs.
@@ -291,30 +351,44 @@ def freeze_tenant(
             warnings.filterwarnings(
                 "ignore", r"Filename extension of '[^']*\.xml'", MimetypeMismatchWarning
             )
-            urls = freezer.freeze()
+            freezer.freeze()
     except _FreezeFailed as failed:
-        result.problems.append(_describe(failed, sources))
-        return result
+        return tenant, 0.0, {}, [_describe(failed, sources)]
     except FrozenFlaskWarning as warning:
-        result.problems.append(Problem("site/templates", None, None, f"Frozen-Flask: {warning}"))
+        return tenant, 0.0, {}, [Problem("site/templates", None, None, f"Frozen-Flask: {warning}")]
+    domain = sources.tenants[tenant].domain
+    links = {
+        url: internal_links((plan.staging / plan.files[url]).read_bytes(), url, domain)
+        for url in urls
+        if plan.files[url].endswith(".html")
+    }
+    return tenant, time.perf_counter() - started, links, []
+
+
+def _finish(
+    plan: _Plan, sources: Sources, parts: list[tuple[str, float, dict[str, Links], list[Problem]]]
+) -> _Frozen:
+    """Remove the files of pages that are gone, and check every link of the tenant's site."""
+    result = _Frozen(plan.tenant, plan.staging, plan.keys, {})
+    result.problems = [problem for part in parts for problem in part[3]]
+    if result.problems:
         return result
-    built = set(files.values())
-    stale = staged - built
-    remove_files(destination, stale)
-    catalog = sources.catalogs[tenant]
+    built = set(plan.files.values())
+    stale = plan.staged - built
+    remove_files(plan.staging, stale)
+    links = {url: plan.previous_links[url] for url in plan.unchanged if url in plan.previous_links}
+    for part in parts:
+        links.update(part[2])
+    catalog = sources.catalogs[plan.tenant]
     page_sources = {r.url: r.file for r in [*catalog.posts, *catalog.pages.values()]}
-    known = {u: links for u, links in (previous_links or {}).items() if u in unchanged}
+    trusted = plan.unchanged if built == plan.staged else set()
     result.problems, result.links = check_links(
-        destination,
-        sources.tenants[tenant].domain,
-        page_sources,
-        known,
-        files=built,
-        verified=built == staged,
+        plan.staging, sources.tenants[plan.tenant].domain, page_sources, links, built, trusted
     )
-    result.unchanged = len(unchanged)
-    result.written = len(urls)
+    result.unchanged = len(plan.unchanged)
+    result.written = len(plan.to_render)
     result.removed = len(stale)
+    result.seconds = max((part[1] for part in parts), default=0.0)
     return result
 
 

@@ -78,7 +78,7 @@ def check_links(
     sources: Mapping[str, str] | None = None,
     known: Mapping[str, Links] | None = None,
     files: set[str] | None = None,
-    verified: bool = False,
+    trusted: set[str] | frozenset[str] = frozenset(),
 ) -> tuple[list[Problem], dict[str, Links]]:
     """Problems for internal links in ``root``'s HTML that resolve to no built file.
 
@@ -86,8 +86,8 @@ def check_links(
     names the file a writer can fix. ``known`` gives the links of pages that were not rendered
     again (their HTML is unchanged), so only new pages are parsed. Returns the problems and
     the links of every page. ``files`` lists the site's files when the caller knows them.
-    ``verified`` says that the ``known`` pages' links all resolved against these same files
-    (the last build passed and no file came or went), so only new pages need checking.
+    ``trusted`` pages are not checked again: their links resolved against these same files
+    in the last build (it passed, and no file came or went since).
     """
     sources = sources or {}
     known = known or {}
@@ -98,7 +98,7 @@ def check_links(
     for rel in sorted(f for f in files if f.endswith(".html")):
         url = "/" + (rel[: -len("index.html")] if rel.endswith("index.html") else rel)
         page_links = known.get(url)
-        if page_links is not None and verified:
+        if page_links is not None and url in trusted:
             links[url] = page_links
             continue
         if page_links is None:

@@ -24,6 +24,8 @@ from markdown.extensions.toc import TocExtension
 from markdown.treeprocessors import Treeprocessor
 from pygments.formatters import HtmlFormatter
 
+from renderer.parallel import fork_map
+
 POST_LINK_PREFIX = "floe-post:"
 POST_LINK = re.compile(r'(?P<attr>href|src)="floe-post:(?P<stem>[^"#]*)(?P<fragment>#[^"]*)?"')
 
@@ -152,17 +154,29 @@ def conversion_key(text: str, assets: Mapping[str, Any] | None) -> str:
     return digest.hexdigest()
 
 
-def render_cached(
-    text: str, assets: Mapping[str, Any] | None, cache: MutableMapping[str, Rendered] | None
-) -> Rendered:
-    """``render_markdown`` through ``cache`` (conversion key → result), when one is given."""
+def convert_all(
+    texts: list[str],
+    assets: Mapping[str, Any] | None,
+    cache: MutableMapping[str, Rendered] | None = None,
+    jobs: int = 1,
+) -> list[Rendered]:
+    """``render_markdown`` for each text: from ``cache`` (conversion key → result) when it has
+    it, the rest in ``jobs`` processes; identical texts are converted once."""
     if cache is None:
-        return render_markdown(text, assets)
-    key = conversion_key(text, assets)
-    found = cache.get(key)
-    if found is None:
-        found = cache[key] = render_markdown(text, assets)
-    return found
+        cache = {}
+    keys = [conversion_key(text, assets) for text in texts]
+    missing: dict[str, str] = {}
+    for key, text in zip(keys, texts, strict=True):
+        if key not in missing and cache.get(key) is None:
+            missing[key] = text
+    converted = fork_map(_convert, assets, list(missing.values()), jobs, minimum=32)
+    for key, result in zip(missing, converted, strict=True):
+        cache[key] = result
+    return [cache.get(key) for key in keys]  # type: ignore[misc]
+
+
+def _convert(assets: Mapping[str, Any] | None, text: str) -> Rendered:
+    return render_markdown(text, assets)
 
 
 def _text_facts(html: str) -> tuple[str, int]:

@@ -35,6 +35,7 @@ def load_sources(
     reader: ContentReader | None = None,
     conversions: MutableMapping[str, Rendered] | None = None,
     related: MutableMapping[tuple, list[str]] | None = None,
+    jobs: int = 1,
 ) -> Sources:
     """Load tenants and content and check them; raise :class:`SourceError` with every problem."""
     try:
@@ -79,6 +80,7 @@ def load_sources(
             display_root=paths.root,
             assets=static,
             conversions=conversions,
+            jobs=jobs,
         )
     except SourceError as exc:
         raise SourceError([*problems, *exc.problems]) from None

@@ -259,3 +259,41 @@ def test_failed_incremental_build_leaves_output_and_cache(sample: Project) -> No
     assert sample.snapshot() == before
     assert (sample.out / ".floe-cache" / "cache.pickle").read_bytes() == cache
     assert not [p for p in os.listdir(sample.out) if p.startswith(".staging")]
+
+
+def test_parallel_build_equals_serial_build(tmp_path: Path, monkeypatch) -> None:
+    """Enough posts that markdown conversion and rendering both go to worker processes."""
+    from bench.corpus import generate
+    from renderer import freeze, markdown, parallel
+
+    forked = []
+
+    def spy(func, state, items, jobs, **options):
+        if jobs > 1 and len(items) >= options.get("minimum", 2):
+            forked.append(func.__name__)
+        return parallel.fork_map(func, state, items, jobs, **options)
+
+    monkeypatch.setattr(freeze, "fork_map", spy)
+    monkeypatch.setattr(markdown, "fork_map", spy)
+    root = generate(tmp_path / "project", 80)
+    outputs = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"out-{jobs}"
+        result = CliRunner().invoke(
+            build_cli.cli,
+            [
+                "--project",
+                str(root),
+                "build",
+                "--jobs",
+                jobs,
+                "--out",
+                str(out),
+                "--today",
+                TODAY.isoformat(),
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        outputs.append(Project(root).snapshot_of(out))
+    assert outputs[0] == outputs[1] and len(outputs[0]) > 150
+    assert sorted(forked) == ["_convert", "_render_shard"]  # both ran in 2 processes
