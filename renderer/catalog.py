@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import re
 from collections import Counter
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
@@ -22,7 +23,8 @@ class Catalog:
     posts: list[Post]
     tags: dict[str, Tag]
     pages: dict[str, LandingPage]
-    html: dict[str, str] = field(default_factory=dict)
+    #: file → the URL of each post it links to by file (``other.md`` → ``/blog/other/``)
+    links: dict[str, dict[str, str]] = field(default_factory=dict)
     #: Old paths of renamed posts → the post (served as 301s and fallback pages).
     aliases: dict[str, Post] = field(default_factory=dict)
     #: Related posts found by earlier builds, by what they depend on (see ``related``).
@@ -40,7 +42,16 @@ class Catalog:
 
     def body(self, record: Post | LandingPage) -> str:
         """The record's HTML with its links to other posts resolved for this tenant."""
-        return self.html[record.file]
+        assert record.rendered is not None
+        targets = self.links.get(record.file)
+        if not targets:
+            return record.rendered.html
+
+        def resolve(match: re.Match) -> str:
+            url = targets.get(match.group("stem"), "#")
+            return f'{match.group("attr")}="{url}{match.group("fragment") or ""}"'
+
+        return POST_LINK.sub(resolve, record.rendered.html)
 
     def is_canonical(self, post: Post) -> bool:
         """Whether this tenant's copy of ``post`` is the one search engines should index."""
@@ -103,28 +114,27 @@ def build_catalogs(
         catalog = Catalog(tenant, posts, tags, pages, memo=memo)
         _collect_aliases(catalog, problems)
         for record in [*posts, *pages.values()]:
-            catalog.html[record.file] = _resolve_links(
-                record, key, by_stem, corpus, tenants, problems
-            )
+            if record.rendered and record.rendered.post_links:
+                catalog.links[record.file] = _link_targets(
+                    record, key, by_stem, corpus, tenants, problems
+                )
         catalogs[key] = catalog
     return catalogs, problems
 
 
-def _resolve_links(
+def _link_targets(
     record: Post | LandingPage,
     tenant: str,
     by_stem: Mapping[str, Post],
     corpus: Corpus,
     tenants: Mapping[str, Tenant],
     problems: list[Problem],
-) -> str:
+) -> dict[str, str]:
+    """Where each post the record links to by file lives, seen from ``tenant``: on this
+    site, or at its canonical home on another; each broken link is a problem."""
     assert record.rendered is not None
-    html = record.rendered.html
-    if not record.rendered.post_links:
-        return html
-
-    def replace(match) -> str:
-        stem, fragment = match.group("stem"), match.group("fragment") or ""
+    targets = {}
+    for stem in sorted(record.rendered.post_links):
         target = by_stem.get(stem)
         if target is None:
             problems.append(
@@ -136,8 +146,7 @@ def _resolve_links(
                     "fix the file name or remove the link",
                 )
             )
-            return f'{match.group("attr")}="#"'
-        if not corpus.included(target):
+        elif not corpus.included(target):
             state = "a draft" if target.draft else f"scheduled for {target.date}"
             problems.append(
                 Problem(
@@ -148,14 +157,11 @@ def _resolve_links(
                     "remove the link until that post is live",
                 )
             )
-            return f'{match.group("attr")}="#"'
-        if tenant in target.tenants:
-            url = target.url
+        elif tenant in target.tenants:
+            targets[stem] = target.url
         else:
-            url = tenants[target.canonical_tenant].base_url + target.url
-        return f'{match.group("attr")}="{url}{fragment}"'
-
-    return POST_LINK.sub(replace, html)
+            targets[stem] = tenants[target.canonical_tenant].base_url + target.url
+    return targets
 
 
 def _line_of(record: Post | LandingPage, needle: str) -> int | None:

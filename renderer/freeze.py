@@ -23,7 +23,7 @@ from flask_frozen import (
     MimetypeMismatchWarning,
     MissingURLGeneratorWarning,
 )
-from jinja2 import TemplateError, TemplateNotFound, TemplateSyntaxError
+from jinja2 import FileSystemBytecodeCache, TemplateError, TemplateNotFound, TemplateSyntaxError
 
 from floe.errors import Problem, SourceError
 from renderer import assets, blog, fingerprint, landing, seo
@@ -162,6 +162,8 @@ def build_sites(
     _remove_stale_staging(out_dir)
     frozen: list[_Frozen] = []
     swapped: set[str] = set()
+    templates_cache = out_dir / CACHE_DIR / "templates"
+    templates_cache.mkdir(parents=True, exist_ok=True)
     try:
         plans: dict[str, _Plan] = {}
         for key in selected:
@@ -179,6 +181,8 @@ def build_sites(
                     spare.rename(staging)  # the tree the last build replaced: mostly current
                 staged = mirror_tree(final, staging)
             plan = _plan(sources, key, staging, previous, staged, cache.links.get(key, {}))
+            if isinstance(plan, _Plan):  # compiled templates are kept between builds
+                plan.app.jinja_env.bytecode_cache = FileSystemBytecodeCache(str(templates_cache))
             plan.seconds = time.perf_counter() - started
             if isinstance(plan, _Frozen):  # its templates could not be read
                 frozen.append(plan)

@@ -15,6 +15,7 @@ import os
 import pickle
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
@@ -92,10 +93,23 @@ def _digest(*parts: Any) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
+class _LazyDigests:
+    """Digests of parts of the catalog, computed only when a template uses that part."""
+
+    def __init__(self, **parts: Callable[[], str]):
+        self._parts, self._done = parts, {}
+
+    def get(self, part: str, default: str | None = None) -> str:
+        name = part if part in self._parts else "everything"
+        if name not in self._done:
+            self._done[name] = self._parts[name]()
+        return self._done[name]
+
+
 class TemplateDependencies:
     """The templates a page renders with (extends, includes, imports), and what they use."""
 
-    def __init__(self, app: Flask, manifest: AssetManifest, catalog_digests: dict[str, str]):
+    def __init__(self, app: Flask, manifest: AssetManifest, catalog_digests: _LazyDigests):
         self.env = app.jinja_env
         self.manifest = manifest
         self.catalog_digests = catalog_digests
@@ -129,8 +143,7 @@ class TemplateDependencies:
                 else:  # asset(tenant.logo) and the like: depend on every asset
                     digest.update(" ".join(a.url for a in self.manifest).encode())
             for match in _CATALOG_USE.finditer(source):
-                part = match.group(1) or "*"
-                digest.update(self.catalog_digests.get(part, self.catalog_digests["*"]).encode())
+                digest.update(self.catalog_digests.get(match.group(1) or "everything").encode())
         return digest.hexdigest()
 
     def _all_templates(self) -> str:
@@ -145,21 +158,22 @@ def _summary(post: Post) -> str:
 
 
 def _full(post: Post, catalog: Catalog) -> tuple:
+    """Everything a post's own page and the feed show of it, on this tenant."""
     rendered = post.rendered
     return (
         _summary(post),
         post.tenants,
         post.aliases,
         post.image,
-        hashlib.sha256(catalog.body(post).encode()).hexdigest(),
-        rendered.toc if rendered else "",
-        rendered.first_paragraph if rendered else "",
+        rendered.digest if rendered else "",
+        tuple(sorted(catalog.links.get(post.file, {}).items())),
     )
 
 
 def _landing(page: LandingPage, catalog: Catalog) -> tuple:
     first = page.rendered.first_paragraph if page.rendered else ""
     return (
+        tuple(sorted(catalog.links.get(page.file, {}).items())),
         page.name,
         page.title,
         page.description,
@@ -180,19 +194,21 @@ def page_keys(app: Flask, sources: Sources, tenant: str) -> dict[str, str]:
     settings = sources.tenants[tenant]
     posts = catalog.posts
     tags_overview = tuple((t.slug, t.name, len(t.posts)) for t in catalog.tags.values())
-    catalog_digests = {
-        "tags": _digest(tags_overview),
-        "*": _digest(
+    catalog_digests = _LazyDigests(
+        tags=lambda: _digest(tags_overview),
+        everything=lambda: _digest(
             tuple(_full(p, catalog) for p in posts),
             tuple(_landing(p, catalog) for p in catalog.pages.values()),
             tags_overview,
         ),
-    }
+    )
     templates = TemplateDependencies(app, manifest, catalog_digests)
+    # Tenants are hashed in many keys: their text once.
+    tenant_text = {key: repr(value) for key, value in sources.tenants.items()}
     shared_assets = tuple(
         manifest[n].url for n in (BUNDLE, settings.logo, settings.image) if n and n in manifest
     )
-    base = _digest(code_version_cached(), settings, shared_assets)
+    base = _digest(code_version_cached(), tenant_text[tenant], shared_assets)
     keys: dict[str, str] = {}
 
     recent = tuple(_summary(p) for p in posts[:3])
@@ -211,7 +227,7 @@ def page_keys(app: Flask, sources: Sources, tenant: str) -> dict[str, str]:
 
     post_template = templates.digest("post.html")
     for post in posts:
-        home = sources.tenants[post.canonical_tenant]
+        home = tenant_text[post.canonical_tenant]
         related = tuple(_summary(p) for p in catalog.related(post))
         keys[post.url] = _digest(
             base,
@@ -247,7 +263,7 @@ def page_keys(app: Flask, sources: Sources, tenant: str) -> dict[str, str]:
     keys["/404.html"] = _digest(base, templates.digest("404.html"))
     alias_template = templates.digest("alias.html")
     for alias, post in catalog.aliases.items():
-        home = sources.tenants[post.canonical_tenant]
+        home = tenant_text[post.canonical_tenant]
         keys[seo.alias_rule(alias)] = _digest(
             base, alias_template, alias, post.url, post.title, home
         )

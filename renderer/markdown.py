@@ -8,6 +8,7 @@ several tenants is converted once.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import posixpath
 import re
@@ -38,6 +39,12 @@ class Rendered:
     #: Text of the first paragraph, for a description when the writer gave none.
     first_paragraph: str = ""
     words: int = 0
+
+    @functools.cached_property
+    def digest(self) -> str:
+        """Identifies the conversion's output, for page keys."""
+        text = "\0".join((self.html, self.toc, self.first_paragraph, str(self.words)))
+        return hashlib.sha256(text.encode()).hexdigest()
 
 
 class _PostLinks(Treeprocessor):

@@ -297,3 +297,24 @@ def test_parallel_build_equals_serial_build(tmp_path: Path, monkeypatch) -> None
         outputs.append(Project(root).snapshot_of(out))
     assert outputs[0] == outputs[1] and len(outputs[0]) > 150
     assert sorted(forked) == ["_convert", "_render_shard"]  # both ran in 2 processes
+
+
+def test_template_using_the_whole_catalog_is_never_stale(sample: Project, tmp_path: Path) -> None:
+    """A template may show anything; what the page keys cannot see, they depend on wholesale."""
+    footer = sample.root / "site/templates/_footer.html"
+    footer.write_text(
+        footer.read_text().replace(
+            "</footer>", "<p>{{ catalog.posts|length }} articles</p></footer>"
+        )
+    )
+    assert sample.build().exit_code == 0
+    add_post(sample)
+    assert sample.build().exit_code == 0
+    assert sample.snapshot() == clean_build(sample, tmp_path / "clean")
+    import re
+
+    shown = re.search(r"<p>(\d+) articles</p>", (sample.site() / "index.html").read_text())
+    posts = [
+        p for p in (sample.site() / "blog").glob("*/index.html") if "refresh" not in p.read_text()
+    ]
+    assert shown and int(shown.group(1)) == len(posts)
