@@ -6,9 +6,11 @@ Run ``python build.py --help`` for the commands.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -149,32 +151,83 @@ def build(
     if last is not None:
         for tenant in last["tenants"]:
             click.echo(
-                f"{tenant['tenant']}: {tenant['pages']} files (nothing changed) → "
-                f"{tenant['output']}"
+                f"{tenant['tenant']}: {tenant['pages']} files, nothing changed → {tenant['output']}"
             )
+        _warnings(sorted({w for tenant in last["tenants"] for w in tenant.get("warnings", [])}))
         return
     from renderer.freeze import build_sites
 
+    started = time.perf_counter()
     try:
-        results = build_sites(
-            paths,
-            out,
-            tenants=tenants or None,
-            clean=clean,
-            drafts=drafts,
-            today=day,
-            inputs=inputs,
-            jobs=jobs,
-        )
+        with _progress() as progress:
+            results = build_sites(
+                paths,
+                out,
+                tenants=tenants or None,
+                clean=clean,
+                drafts=drafts,
+                today=day,
+                inputs=inputs,
+                jobs=jobs,
+                progress=progress,
+            )
     except SourceError as error:
         _report(error)
         sys.exit(1)
     for result in results:
+        warned = f", {len(result.warnings)} warnings" if result.warnings else ""
         click.echo(
             f"{result.tenant}: {result.pages} files ({result.written} written, "
-            f"{result.unchanged} unchanged, {result.removed} removed) → {result.output} "
-            f"in {result.seconds:.2f} s"
+            f"{result.unchanged} unchanged, {result.removed} removed{warned}) → {result.output}"
         )
+    _warnings(sorted({str(w) for result in results for w in result.warnings}))
+    click.echo(f"Built in {time.perf_counter() - started:.2f} s.")
+
+
+def _warnings(lines: list[str]) -> None:
+    for line in lines:
+        click.secho("warning: ", fg="yellow", bold=True, nl=False, err=True)
+        click.echo(line, err=True)
+
+
+@contextlib.contextmanager
+def _progress():
+    """A progress bar on a terminal; one line per phase when the output goes elsewhere."""
+    if not sys.stderr.isatty():
+        yield _PhaseLines()
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        yield _Bar(bar)
+
+
+class _PhaseLines:
+    def start(self, phase: str, total: int) -> None:
+        click.echo(f"{phase}: {total}", err=True)
+
+    def advance(self, steps: int = 1) -> None:
+        pass
+
+
+class _Bar:
+    def __init__(self, bar) -> None:
+        self.bar, self.task = bar, None
+
+    def start(self, phase: str, total: int) -> None:
+        if self.task is not None:
+            self.bar.remove_task(self.task)
+        self.task = self.bar.add_task(phase, total=total)
+
+    def advance(self, steps: int = 1) -> None:
+        self.bar.advance(self.task, steps)
 
 
 @cli.command()

@@ -22,6 +22,7 @@ from floe.errors import Problem, SourceError
 from floe.tenants import Tenant
 from renderer.frontmatter import ContentPages, FrontMatter, SourcePage, parse_front_matter
 from renderer.markdown import Rendered, convert_all
+from renderer.progress import Progress
 from renderer.snippets import SnippetSource, expand_snippets
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -73,6 +74,8 @@ class Post:
     body_line: int = 1
     rendered: Rendered | None = None
     snippets: frozenset[str] = frozenset()
+    #: Line of each front-matter field, for messages.
+    lines: Mapping[str, int] = field(default_factory=dict, compare=False)
 
     @property
     def url(self) -> str:
@@ -123,7 +126,7 @@ class LandingPage:
     body_line: int = 1
     rendered: Rendered | None = None
     snippets: frozenset[str] = frozenset()
-    lines: Mapping[str, int] = field(default_factory=dict)
+    lines: Mapping[str, int] = field(default_factory=dict, compare=False)
 
     @property
     def url(self) -> str:
@@ -195,6 +198,7 @@ def load_corpus(
     assets: Mapping[str, Any] | None = None,
     conversions: MutableMapping[str, Rendered] | None = None,
     jobs: int = 1,
+    progress: Progress | None = None,
 ) -> Corpus:
     """Load and check all content; raise :class:`SourceError` listing every problem.
 
@@ -230,8 +234,18 @@ def load_corpus(
                 pages.append(landing)
 
     corpus = Corpus(posts=[], pages=[], snippets=snippets, drafts=drafts, today=today)
-    posts = _expand_all(posts, corpus.included, snippets, problems, assets, conversions, jobs)
-    pages = _expand_all(pages, lambda _: True, snippets, problems, assets, conversions, jobs)
+    posts = _expand_all(
+        [*posts, *pages],
+        lambda r: isinstance(r, LandingPage) or corpus.included(r),
+        snippets,
+        problems,
+        assets,
+        conversions,
+        jobs,
+        progress,
+    )
+    pages = [p for p in posts if isinstance(p, LandingPage)]
+    posts = [p for p in posts if isinstance(p, Post)]
     corpus.posts = sorted(
         (p for p in posts if p is not None), key=lambda p: (p.date, p.slug), reverse=True
     )
@@ -433,6 +447,7 @@ def _read_post(
         image=image,
         body=page.body,
         body_line=page.body_line,
+        lines=meta.lines,
     )
 
 
@@ -531,6 +546,7 @@ def _expand_all(
     assets: Mapping[str, Any] | None,
     conversions: MutableMapping[str, Rendered] | None,
     jobs: int,
+    progress: Progress | None,
 ) -> list[Any]:
     """Expand snippets in every record (to report problems, drafts too) and convert the
     markdown of the published ones: from ``conversions`` when it holds the same text, else
@@ -544,7 +560,7 @@ def _expand_all(
             continue
         expanded.append((record, result))
     texts = [result.text for record, result in expanded if published(record)]
-    rendered = iter(convert_all(texts, assets, conversions, jobs))
+    rendered = iter(convert_all(texts, assets, conversions, jobs, progress))
     return [
         replace(
             record, rendered=next(rendered) if published(record) else None, snippets=result.snippets

@@ -42,6 +42,7 @@ from renderer.linkcheck import Links, check_links, internal_links
 from renderer.markdown import Rendered
 from renderer.parallel import default_jobs, fork_map
 from renderer.paths import ProjectPaths
+from renderer.progress import Progress, Silent
 from renderer.sources import Sources, load_sources
 
 #: Frozen-Flask settings, chosen so that a mistake fails the build instead of shipping.
@@ -66,6 +67,7 @@ class TenantResult:
     unchanged: int
     removed: int
     seconds: float
+    warnings: tuple[Problem, ...] = ()
 
     @property
     def pages(self) -> int:
@@ -117,6 +119,7 @@ def build_sites(
     clean: bool = False,
     inputs: str | None = None,
     jobs: int | None = None,
+    progress: Progress | None = None,
 ) -> list[TenantResult]:
     """Build the named tenants (all by default) into ``out_dir/<domain>/``.
 
@@ -128,6 +131,7 @@ def build_sites(
     core) convert markdown and render pages; the output is the same for any number.
     """
     jobs = jobs or default_jobs()
+    progress = progress or Silent()
     version = code_version_cached()
     cache = BuildCache(version) if clean else load_cache(cache_path(out_dir), version)
     conversions = _Reused(cache.conversions)
@@ -142,6 +146,7 @@ def build_sites(
         reader=reader,
         related=related,
         jobs=jobs,
+        progress=progress,
     )
     selected = list(tenants) if tenants else list(sources.tenants)
     unknown = [t for t in selected if t not in sources.tenants]
@@ -188,7 +193,7 @@ def build_sites(
                 frozen.append(plan)
             else:
                 plans[key] = plan
-        frozen += _render(plans, sources, jobs)
+        frozen += _render(plans, sources, jobs, progress)
         problems = [p for result in frozen for p in result.problems]
         if problems:
             raise SourceError(problems)
@@ -209,6 +214,7 @@ def build_sites(
                     result.unchanged,
                     result.removed,
                     result.seconds,
+                    tuple(sources.warnings_for(result.tenant)),
                 )
             )
         cache.conversions = conversions.used
@@ -217,7 +223,13 @@ def build_sites(
         save_cache(cache_path(out_dir), cache)
         if inputs is not None:
             summary = [
-                {"tenant": r.tenant, "pages": r.pages, "output": str(r.output)} for r in results
+                {
+                    "tenant": r.tenant,
+                    "pages": r.pages,
+                    "output": str(r.output),
+                    "warnings": [str(w) for w in r.warnings],
+                }
+                for r in results
             ]
             fingerprint.record_build(out_dir / CACHE_DIR, inputs, summary)
         return results
@@ -309,12 +321,27 @@ def _url_file(url: str) -> str:
     return url.lstrip("/") + ("index.html" if url.endswith("/") else "")
 
 
-def _render(plans: dict[str, _Plan], sources: Sources, jobs: int) -> list[_Frozen]:
-    """Render every plan's pages, split into ``jobs`` shards per tenant when there are many."""
+def _render(
+    plans: dict[str, _Plan], sources: Sources, jobs: int, progress: Progress
+) -> list[_Frozen]:
+    """Render every plan's pages, in shards: over ``jobs`` processes when there are many, and
+    small enough that the progress bar moves."""
     total = sum(len(plan.to_render) for plan in plans.values())
-    shards = jobs if total >= PARALLEL_MINIMUM else 1
-    tasks = [(tenant, shard, shards) for tenant in plans for shard in range(shards)]
-    rendered = fork_map(_render_shard, (plans, sources), tasks, jobs if shards > 1 else 1)
+    workers = jobs if total >= PARALLEL_MINIMUM else 1
+    tasks = []
+    for tenant, plan in plans.items():
+        shards = max(1, min(len(plan.to_render) // SHARD_PAGES, workers * 8))
+        tasks += [(tenant, shard, shards) for shard in range(shards)]
+    if total:
+        progress.start("Rendering pages", total)
+    rendered = fork_map(
+        _render_shard,
+        (plans, sources),
+        tasks,
+        workers,
+        on_done=lambda part: progress.advance(part[4]),
+    )
+    _freezers.clear()
     results = []
     for tenant, plan in plans.items():
         started = time.perf_counter()
@@ -325,26 +352,30 @@ def _render(plans: dict[str, _Plan], sources: Sources, jobs: int) -> list[_Froze
     return results
 
 
+#: Pages per shard at least: a shard has a fixed cost (a Frozen-Flask run).
+SHARD_PAGES = 25
+_freezers: dict[str, SiteFreezer] = {}
+
+
 def _render_shard(
     state: tuple[dict[str, _Plan], Sources], task: tuple[str, int, int]
-) -> tuple[str, float, dict[str, Links], list[Problem]]:
+) -> tuple[str, float, dict[str, Links], list[Problem], int]:
     """Freeze one shard of a tenant's changed pages (in a worker process, or here)."""
     plans, sources = state
     tenant, shard, shards = task
     plan = plans[tenant]
     urls = plan.to_render[shard::shards]
     started = time.perf_counter()
-    freezer = SiteFreezer(
-        plan.app, with_static_files=False, with_no_argument_rules=False, log_url_for=False
-    )
-
-    def changed_pages():
-        """Frozen-Flask's only generator: the pages whose inputs changed."""
-        yield from urls
-
-    # Every URL comes from this generator, so a page kept as unchanged loses nothing by not
-    # logging its url_for calls, and incremental and clean builds freeze the same URLs.
-    freezer.register_generator(changed_pages)
+    key = f"{os.getpid()}:{id(plan.app)}"
+    freezer = _freezers.get(key)
+    if freezer is None:  # one per app and process: each Freezer hooks into the app
+        freezer = _freezers[key] = SiteFreezer(
+            plan.app, with_static_files=False, with_no_argument_rules=False, log_url_for=False
+        )
+        # Every URL comes from the generator below, so a page kept as unchanged loses nothing
+        # by not logging its url_for calls, and incremental and clean builds freeze the same.
+        freezer.register_generator(_current_shard)
+    _shard_urls[:] = urls
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", FrozenFlaskWarning)
@@ -357,20 +388,31 @@ def _render_shard(
             )
             freezer.freeze()
     except _FreezeFailed as failed:
-        return tenant, 0.0, {}, [_describe(failed, sources)]
+        return tenant, 0.0, {}, [_describe(failed, sources)], len(urls)
     except FrozenFlaskWarning as warning:
-        return tenant, 0.0, {}, [Problem("site/templates", None, None, f"Frozen-Flask: {warning}")]
+        problem = Problem("site/templates", None, None, f"Frozen-Flask: {warning}")
+        return tenant, 0.0, {}, [problem], len(urls)
     domain = sources.tenants[tenant].domain
     links = {
         url: internal_links((plan.staging / plan.files[url]).read_bytes(), url, domain)
         for url in urls
         if plan.files[url].endswith(".html")
     }
-    return tenant, time.perf_counter() - started, links, []
+    return tenant, time.perf_counter() - started, links, [], len(urls)
+
+
+_shard_urls: list[str] = []
+
+
+def _current_shard():
+    """Frozen-Flask's only URL generator: the shard being rendered."""
+    yield from _shard_urls
 
 
 def _finish(
-    plan: _Plan, sources: Sources, parts: list[tuple[str, float, dict[str, Links], list[Problem]]]
+    plan: _Plan,
+    sources: Sources,
+    parts: list[tuple[str, float, dict[str, Links], list[Problem], int]],
 ) -> _Frozen:
     """Remove the files of pages that are gone, and check every link of the tenant's site."""
     result = _Frozen(plan.tenant, plan.staging, plan.keys, {})

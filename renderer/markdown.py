@@ -26,6 +26,7 @@ from markdown.treeprocessors import Treeprocessor
 from pygments.formatters import HtmlFormatter
 
 from renderer.parallel import fork_map
+from renderer.progress import Progress, Silent
 
 POST_LINK_PREFIX = "floe-post:"
 POST_LINK = re.compile(r'(?P<attr>href|src)="floe-post:(?P<stem>[^"#]*)(?P<fragment>#[^"]*)?"')
@@ -166,6 +167,7 @@ def convert_all(
     assets: Mapping[str, Any] | None,
     cache: MutableMapping[str, Rendered] | None = None,
     jobs: int = 1,
+    progress: Progress | None = None,
 ) -> list[Rendered]:
     """``render_markdown`` for each text: from ``cache`` (conversion key → result) when it has
     it, the rest in ``jobs`` processes; identical texts are converted once."""
@@ -176,7 +178,17 @@ def convert_all(
     for key, text in zip(keys, texts, strict=True):
         if key not in missing and cache.get(key) is None:
             missing[key] = text
-    converted = fork_map(_convert, assets, list(missing.values()), jobs, minimum=32)
+    progress = progress or Silent()
+    if missing:
+        progress.start("Converting markdown", len(missing))
+    converted = fork_map(
+        _convert,
+        assets,
+        list(missing.values()),
+        jobs,
+        minimum=32,
+        on_done=lambda _: progress.advance(),
+    )
     for key, result in zip(missing, converted, strict=True):
         cache[key] = result
     return [cache.get(key) for key in keys]  # type: ignore[misc]

@@ -27,24 +27,35 @@ def fork_map(
     jobs: int,
     *,
     minimum: int = 2,
+    on_done: Callable[[Result], None] | None = None,
 ) -> list[Result]:
     """``[func(state, item) for item in items]``, in ``jobs`` forked processes when worth it.
 
-    ``state`` is not pickled: workers inherit it. Results come back in the order of ``items``.
-    Fewer than ``minimum`` items run here, since starting workers costs more than they save.
+    ``state`` is not pickled: workers inherit it. Results come back in the order of ``items``;
+    ``on_done`` sees each as it arrives (for a progress bar). Fewer than ``minimum`` items run
+    here, since starting workers costs more than they save.
     """
     global _task
+    results: list[Result] = []
     if (
         jobs <= 1
         or len(items) < max(2, minimum)
         or "fork" not in multiprocessing.get_all_start_methods()
     ):
-        return [func(state, item) for item in items]
+        for item in items:
+            results.append(func(state, item))
+            if on_done:
+                on_done(results[-1])
+        return results
     _task = (func, state)
     try:
         with multiprocessing.get_context("fork").Pool(min(jobs, len(items))) as pool:
             chunk = max(1, len(items) // (jobs * 8))
-            return pool.map(_run, items, chunksize=chunk)
+            for result in pool.imap(_run, items, chunksize=chunk):
+                results.append(result)
+                if on_done:
+                    on_done(result)
+        return results
     finally:
         _task = None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import tomllib
 from collections.abc import MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pygments.styles import get_all_styles
 
@@ -16,6 +16,7 @@ from renderer.catalog import Catalog, build_catalogs
 from renderer.content import ContentReader, Corpus, load_corpus
 from renderer.markdown import Rendered
 from renderer.paths import ProjectPaths
+from renderer.progress import Progress
 
 
 @dataclass
@@ -25,6 +26,15 @@ class Sources:
     corpus: Corpus
     catalogs: dict[str, Catalog]
     manifests: dict[str, AssetManifest]
+    #: Things worth fixing that do not stop a build.
+    warnings: list[Problem] = field(default_factory=list)
+
+    def warnings_for(self, tenant: str) -> list[Problem]:
+        catalog = self.catalogs[tenant]
+        files = {p.file for p in catalog.posts} | {p.file for p in catalog.pages.values()}
+        return [
+            w for w in self.warnings if w.file in files or w.file.startswith("content/snippets/")
+        ]
 
 
 def load_sources(
@@ -36,6 +46,7 @@ def load_sources(
     conversions: MutableMapping[str, Rendered] | None = None,
     related: MutableMapping[tuple, list[str]] | None = None,
     jobs: int = 1,
+    progress: Progress | None = None,
 ) -> Sources:
     """Load tenants and content and check them; raise :class:`SourceError` with every problem."""
     try:
@@ -58,14 +69,14 @@ def load_sources(
     static = read_static(paths.static)
     manifests = {key: AssetManifest(static, tenant) for key, tenant in tenants.items()}
     for tenant in tenants.values():
-        for field in ("image", "logo"):
-            value = getattr(tenant, field)
+        for name in ("image", "logo"):
+            value = getattr(tenant, name)
             if value and value.removeprefix("/static/") not in static:
                 problems.append(
                     Problem(
                         "site/tenants.toml",
                         None,
-                        f"tenants.{tenant.key}.{field}",
+                        f"tenants.{tenant.key}.{name}",
                         f"no file site{value}",
                         "put the file in site/static/",
                     )
@@ -81,6 +92,7 @@ def load_sources(
             assets=static,
             conversions=conversions,
             jobs=jobs,
+            progress=progress,
         )
     except SourceError as exc:
         raise SourceError([*problems, *exc.problems]) from None
@@ -99,7 +111,40 @@ def load_sources(
             )
     if problems:
         raise SourceError(problems)
-    return Sources(paths, tenants, corpus, catalogs, manifests)
+    return Sources(paths, tenants, corpus, catalogs, manifests, content_warnings(corpus))
+
+
+#: Search engines show about this many characters of a description.
+DESCRIPTION_LIMIT = 160
+
+
+def content_warnings(corpus: Corpus) -> list[Problem]:
+    warnings = []
+    used = {name for record in [*corpus.posts, *corpus.pages] for name in record.snippets}
+    for name, snippet in sorted(corpus.snippets.items()):
+        if name not in used:
+            warnings.append(
+                Problem(
+                    snippet.file,
+                    None,
+                    None,
+                    "not included by any post or page",
+                    'delete it, or include it with {% snippet "' + name + '" %}',
+                )
+            )
+    for record in [*corpus.posts, *corpus.pages]:
+        if len(record.description) > DESCRIPTION_LIMIT:
+            warnings.append(
+                Problem(
+                    record.file,
+                    record.lines.get("description"),
+                    "description",
+                    f"{len(record.description)} characters: search results cut it "
+                    f"after about {DESCRIPTION_LIMIT}",
+                    "shorten it",
+                )
+            )
+    return warnings
 
 
 def _content_problems(paths: ProjectPaths, drafts: bool, today: dt.date | None) -> list[Problem]:

@@ -69,3 +69,16 @@ def test_list_shows_live_draft_and_scheduled_posts(project: Project) -> None:
 def test_help(command: str) -> None:
     result = CliRunner().invoke(build_cli.cli, [command, "--help"])
     assert result.exit_code == 0 and "Usage:" in result.output
+
+
+def test_build_reports_phases_summary_and_warnings(sample: Project) -> None:
+    """Not on a terminal: one line per phase, then a line per tenant and the warnings."""
+    (sample.content / "snippets" / "orphan.md").write_text("Nobody includes me.\n")
+    result = sample.build("--clean")
+    assert result.exit_code == 0, result.output
+    assert "Converting markdown: " in result.output and "Rendering pages: " in result.output
+    assert "freelancers: 34 files (34 written, 0 unchanged, 0 removed, 1 warnings)" in result.output
+    assert "warning: content/snippets/orphan.md: not included by any post or page" in result.output
+    again = sample.build()
+    assert "freelancers: 34 files, nothing changed" in again.output
+    assert "warning: content/snippets/orphan.md" in again.output  # still said, never lost
