@@ -231,6 +231,36 @@ class _Bar:
 
 
 @cli.command()
+@click.option("--tenant", metavar="NAME", help="The tenant to preview.  [default: the first]")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="Port on 127.0.0.1 (0: any free port).",
+)
+@click.option(
+    "--no-drafts", is_flag=True, help="Hide drafts and scheduled posts, as the live site does."
+)
+@click.pass_obj
+def serve(paths: ProjectPaths, tenant: str | None, port: int, no_drafts: bool) -> None:
+    """Preview one tenant's site on 127.0.0.1, reloading the page when a source is saved.
+
+    Pages are rendered on request, drafts and scheduled posts included. Save a post, snippet,
+    template or TOML file and the open page refreshes; a mistake is shown in the page.
+    """
+    from renderer.preview import serve as run_preview
+
+    registry = load_tenants(paths.tenants_file, display_path="site/tenants.toml")
+    name = tenant or next(iter(registry))
+    if name not in registry:
+        raise click.BadParameter(
+            f"no tenant named {name!r} (known: {', '.join(registry)})", param_hint="--tenant"
+        )
+    run_preview(paths, name, "127.0.0.1", port, drafts=not no_drafts)
+
+
+@cli.command()
 @click.pass_obj
 def check(paths: ProjectPaths) -> None:
     """Check content, snippets, links between posts and templates; write nothing.
