@@ -90,3 +90,20 @@ def test_serve_follows_snippets_templates_and_toml(preview) -> None:
     toml.write_text(toml.read_text().replace('name = "Tallystack"', 'name = "Tallystack Solo"', 1))
     wait_for(f"{base}/", "Tallystack Solo")
     assert get(f"{base}/no-such-page/")[0] == 404
+
+
+def test_open_page_reloads_itself_when_a_post_is_saved(preview) -> None:
+    from tests.browser import chromium
+
+    base, sample = preview
+    with chromium() as browser:
+        page = browser.new_page()
+        page.goto(f"{base}/blog/setting-a-day-rate/")
+        page.evaluate("window.__before_edit = true")
+        post = sample.content / "posts" / "setting-a-day-rate.md"
+        post.write_text(
+            post.read_text().replace("Most freelancers pick", "Most freelancers choose")
+        )
+        page.wait_for_function("!window.__before_edit", timeout=10_000)  # the page reloaded
+        page.wait_for_load_state()
+        assert "Most freelancers choose a day rate" in page.content()
