@@ -148,7 +148,8 @@ def generate(root: Path, n: int, seed: int = 2026) -> Path:
     posts = root / "content" / "posts"
     posts.mkdir()
     rng = random.Random(seed)
-    start = dt.date(2020, 1, 1)
+    # Three posts a day, the newest on 2026-11-01: all published whatever the size.
+    start = dt.date(2026, 11, 1) - dt.timedelta(days=n // 3)
     for i in range(n):
         (posts / f"post-{i:05d}.md").write_text(post_text(i, n, rng, start))
     return root

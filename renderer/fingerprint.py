@@ -1,9 +1,11 @@
 """A digest of everything a build reads, to tell in a few milliseconds that nothing changed.
 
 It imports nothing heavy (no Flask, no Markdown), so ``python build.py`` can answer "nothing
-changed" before loading the renderer. The digest covers the contents of every file under
-content/ and site/, the renderer's code, the versions of the libraries that shape the output,
-and the build's options; the build writes it only after it succeeded.
+changed" before loading the renderer. The digest covers every file under content/ and site/
+by path, size, modification time (to the nanosecond) and inode, as git's index and make do;
+the renderer's code by content; the versions of the libraries that shape the output; and the
+build's options. The build writes it only after it succeeded. Past this shortcut, everything
+is keyed by content hashes (see :mod:`renderer.incremental`).
 """
 
 from __future__ import annotations
@@ -20,23 +22,32 @@ PACKAGES = ("flask", "frozen-flask", "flask-flatpages", "markdown", "pygments", 
 FILE = "inputs.json"
 
 
-def _hash_tree(digest, root: Path) -> None:
+def _hash_tree(digest, root: Path, *, contents: bool) -> None:
     for folder, dirs, files in os.walk(root):
-        dirs.sort()
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
         for name in sorted(files):
+            if contents and not name.endswith(".py"):
+                continue
             path = os.path.join(folder, name)
             digest.update(os.path.relpath(path, root).encode() + b"\0")
-            with open(path, "rb") as file:
-                digest.update(hashlib.sha256(file.read()).digest())
+            if contents:
+                with open(path, "rb") as file:
+                    digest.update(hashlib.sha256(file.read()).digest())
+            else:
+                info = os.stat(path)
+                digest.update(f"{info.st_size} {info.st_mtime_ns} {info.st_ino}\0".encode())
 
 
 def inputs_digest(project: Path, tenants: Iterable[str], drafts: bool, today: dt.date) -> str:
     digest = hashlib.sha256()
     digest.update(json.dumps([sorted(tenants), drafts, today.isoformat()]).encode())
     here = Path(__file__).resolve().parent
-    for root in (project / "content", project / "site", here, here.parent / "floe"):
+    for root in (project / "content", project / "site"):
         digest.update(f"\0{root.name}\0".encode())
-        _hash_tree(digest, root)
+        _hash_tree(digest, root, contents=False)
+    for root in (here, here.parent / "floe"):
+        digest.update(f"\0{root.name}\0".encode())
+        _hash_tree(digest, root, contents=True)
     for package in PACKAGES:
         digest.update(f"{package}={version(package)}".encode())
     return digest.hexdigest()

@@ -170,30 +170,27 @@ def build_sites(
     templates_cache = out_dir / CACHE_DIR / "templates"
     templates_cache.mkdir(parents=True, exist_ok=True)
     try:
-        plans: dict[str, _Plan] = {}
-        for key in selected:
-            started = time.perf_counter()
-            domain = sources.tenants[key].domain
-            staging = out_dir / f"{STAGING_PREFIX}{domain}-{os.getpid()}"
-            final, spare = out_dir / domain, _spare_tree(out_dir, domain)
-            previous = cache.pages.get(key, {})
-            if clean or not previous or not final.is_dir():
-                shutil.rmtree(spare, ignore_errors=True)
-                staging.mkdir(parents=True)
-                previous, staged = {}, set()
-            else:
-                if spare.is_dir():
-                    spare.rename(staging)  # the tree the last build replaced: mostly current
-                staged = mirror_tree(final, staging)
-            plan = _plan(sources, key, staging, previous, staged, cache.links.get(key, {}))
-            if isinstance(plan, _Plan):  # compiled templates are kept between builds
-                plan.app.jinja_env.bytecode_cache = FileSystemBytecodeCache(str(templates_cache))
-            plan.seconds = time.perf_counter() - started
-            if isinstance(plan, _Frozen):  # its templates could not be read
-                frozen.append(plan)
-            else:
-                plans[key] = plan
-        frozen += _render(plans, sources, jobs, progress)
+        staging_state = (sources, out_dir, cache, clean, templates_cache)
+        incremental = not clean and all(cache.pages.get(key) for key in selected)
+        if jobs > 1 and len(selected) > 1 and incremental:
+            # A rebuild: little to render, so each tenant goes through in its own process.
+            progress.start("Updating tenants", len(selected))
+            frozen += fork_map(
+                _tenant_pipeline,
+                staging_state,
+                selected,
+                jobs,
+                on_done=lambda _: progress.advance(),
+            )
+        else:
+            plans: dict[str, _Plan] = {}
+            for key in selected:
+                plan = _stage_and_plan(staging_state, key)
+                if isinstance(plan, _Frozen):  # its templates could not be read
+                    frozen.append(plan)
+                else:
+                    plans[key] = plan
+            frozen += _render(plans, sources, jobs, progress)
         problems = [p for result in frozen for p in result.problems]
         if problems:
             raise SourceError(problems)
@@ -239,6 +236,40 @@ def build_sites(
                 _keep_as_spare(
                     result.staging, _spare_tree(out_dir, sources.tenants[result.tenant].domain)
                 )
+
+
+_StagingState = tuple[Sources, Path, BuildCache, bool, Path]
+
+
+def _stage_and_plan(state: _StagingState, key: str) -> _Plan | _Frozen:
+    """Prepare the tenant's staging folder from its current output, and plan its pages."""
+    sources, out_dir, cache, clean, templates_cache = state
+    started = time.perf_counter()
+    domain = sources.tenants[key].domain
+    staging = out_dir / f"{STAGING_PREFIX}{domain}-{os.getpid()}"
+    final, spare = out_dir / domain, _spare_tree(out_dir, domain)
+    previous = cache.pages.get(key, {})
+    if clean or not previous or not final.is_dir():
+        shutil.rmtree(spare, ignore_errors=True)
+        staging.mkdir(parents=True)
+        previous, staged = {}, set()
+    else:
+        if spare.is_dir():
+            spare.rename(staging)  # the tree the last build replaced: mostly current
+        staged = mirror_tree(final, staging)
+    plan = _plan(sources, key, staging, previous, staged, cache.links.get(key, {}))
+    if isinstance(plan, _Plan):  # compiled templates are kept between builds
+        plan.app.jinja_env.bytecode_cache = FileSystemBytecodeCache(str(templates_cache))
+    plan.seconds = time.perf_counter() - started
+    return plan
+
+
+def _tenant_pipeline(state: _StagingState, key: str) -> _Frozen:
+    """One tenant from staging to checked output (in a worker process, or here)."""
+    plan = _stage_and_plan(state, key)
+    if isinstance(plan, _Frozen):
+        return plan
+    return _render({key: plan}, state[0], 1, Silent())[0]
 
 
 class _Reused(dict):

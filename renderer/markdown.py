@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-import lxml.html
 import markdown
 from markdown.extensions import Extension
 from markdown.extensions.toc import TocExtension
@@ -201,6 +200,8 @@ def _convert(assets: Mapping[str, Any] | None, text: str) -> Rendered:
 def _text_facts(html: str) -> tuple[str, int]:
     if not html.strip():
         return "", 0
+    import lxml.html  # only conversions need it
+
     root = lxml.html.fragment_fromstring(html, create_parent="div")
     first = next(
         (" ".join(p.text_content().split()) for p in root.iter("p") if p.text_content().strip()), ""

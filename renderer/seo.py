@@ -8,7 +8,6 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import lxml.html
 from flask import Blueprint, Response, abort, current_app, render_template, request
 
 from renderer.blog import PER_PAGE, page_count
@@ -126,6 +125,8 @@ def absolute_links(html: str, base: str) -> str:
     """``html`` with every link absolute, as feed readers need."""
     if not html.strip():
         return html
+    import lxml.html  # only feeds need it
+
     fragment = lxml.html.fragment_fromstring(html, create_parent="div")
     fragment.make_links_absolute(base, resolve_base_href=False)
     inner = lxml.html.tostring(fragment, encoding="unicode")
