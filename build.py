@@ -39,29 +39,49 @@ def _report(error: SourceError, failed: str = "Build failed") -> None:
     )
 
 
+def _build_options(command):
+    """The options of a build, accepted by ``build`` and by the group (``python build.py``)."""
+    options = [
+        click.option(
+            "--tenant",
+            "tenants",
+            multiple=True,
+            metavar="NAME",
+            help="Build only this tenant (repeatable). Default: every tenant.",
+        ),
+        click.option(
+            "--drafts", is_flag=True, help="Include drafts and posts dated in the future."
+        ),
+        click.option(
+            "--clean", is_flag=True, help="Render every page again, ignoring the build cache."
+        ),
+        click.option(
+            "--jobs",
+            "-j",
+            type=click.IntRange(min=1),
+            metavar="N",
+            help="Processes to convert and render with.  [default: one per core]",
+        ),
+        click.option(
+            "--today",
+            type=click.DateTime(["%Y-%m-%d"]),
+            metavar="YYYY-MM-DD",
+            help="Build as if today were this date (posts dated later are left out).",
+        ),
+        click.option(
+            "--out",
+            "out_dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="Where the sites go.  [default: PROJECT/build]",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--tenant",
-    "tenants",
-    multiple=True,
-    metavar="NAME",
-    help="Build only this tenant (repeatable). Default: every tenant.",
-)
-@click.option("--drafts", is_flag=True, help="Include drafts and posts dated in the future.")
-@click.option("--clean", is_flag=True, help="Render every page again, ignoring the build cache.")
-@click.option(
-    "--jobs",
-    "-j",
-    type=click.IntRange(min=1),
-    metavar="N",
-    help="Processes to convert and render with.  [default: one per core]",
-)
-@click.option(
-    "--today",
-    type=click.DateTime(["%Y-%m-%d"]),
-    metavar="YYYY-MM-DD",
-    help="Build as if today were this date (posts dated later are left out).",
-)
+@_build_options
 @click.option(
     "--project",
     "project_dir",
@@ -69,12 +89,6 @@ def _report(error: SourceError, failed: str = "Build failed") -> None:
     default=PROJECT_DIR,
     show_default="this folder",
     help="The Floe project to build (holds content/ and site/).",
-)
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Where the sites go.  [default: PROJECT/build]",
 )
 @click.pass_context
 def cli(
@@ -105,34 +119,7 @@ def cli(
 
 
 @cli.command()
-@click.option(
-    "--tenant",
-    "tenants",
-    multiple=True,
-    metavar="NAME",
-    help="Build only this tenant (repeatable). Default: every tenant.",
-)
-@click.option("--drafts", is_flag=True, help="Include drafts and posts dated in the future.")
-@click.option("--clean", is_flag=True, help="Render every page again, ignoring the build cache.")
-@click.option(
-    "--jobs",
-    "-j",
-    type=click.IntRange(min=1),
-    metavar="N",
-    help="Processes to convert and render with.  [default: one per core]",
-)
-@click.option(
-    "--today",
-    type=click.DateTime(["%Y-%m-%d"]),
-    metavar="YYYY-MM-DD",
-    help="Build as if today were this date (posts dated later are left out).",
-)
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Where the sites go.  [default: PROJECT/build]",
-)
+@_build_options
 @click.pass_obj
 def build(
     paths: ProjectPaths,

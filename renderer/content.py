@@ -312,20 +312,14 @@ class _Fields:
                     str(key), "unknown front-matter field", "known fields: " + ", ".join(known)
                 )
 
+    def missing(self, key: str, hint: str) -> None:
+        self.problem(key, "required field is missing", hint)
+
     def text(self, key: str, *, required: bool = False, default: str = "") -> str:
         value = self.meta.data.get(key)
         if value is None or value == "":  # an empty optional field is as good as none
             if required:
-                self.problems.append(
-                    Problem(
-                        self.file,
-                        self.meta.lines.get(key, 1),
-                        key,
-                        "required field is missing",
-                        f"add '{key}: …' to the front matter",
-                    )
-                )
-                self.ok = False
+                self.missing(key, f"add '{key}: …' to the front matter")
             return default
         if (
             not isinstance(value, str | int | float)
@@ -340,16 +334,7 @@ class _Fields:
         value = self.meta.data.get(key)
         if value is None or value == "":  # an empty optional field is as good as none
             if required:
-                self.problems.append(
-                    Problem(
-                        self.file,
-                        self.meta.lines.get(key, 1),
-                        key,
-                        "required field is missing",
-                        f"add '{key}: YYYY-MM-DD' to the front matter",
-                    )
-                )
-                self.ok = False
+                self.missing(key, f"add '{key}: YYYY-MM-DD' to the front matter")
             return None
         if isinstance(value, dt.datetime):
             return value.date()

@@ -58,6 +58,13 @@ class SourcePage(Page):
 class ContentPages(FlatPages):
     """FlatPages over ``content/`` reading Jekyll-style front matter."""
 
+    def config(self, key: str):
+        """FlatPages asks its settings once per file; they do not change during a read."""
+        memo = self.__dict__.setdefault("_config_memo", {})
+        if key not in memo:
+            memo[key] = super().config(key)
+        return memo[key]
+
     def _parse(self, content: str, path: str, rel_path: str) -> SourcePage:
         meta, body, body_line, problem = split_front_matter(content)
         renderer = self._smart_html_renderer(self.config("html_renderer"))
