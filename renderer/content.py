@@ -209,7 +209,8 @@ def load_corpus(
     reader = reader or ContentReader(content_dir)
     root = display_root or content_dir.parent
     sources = reader.read()
-    shown = {path: _display(content_dir, root, path) for path in sources}
+    prefix = _display(content_dir, root, "x")[: -len("x.md")]  # "content/", usually
+    shown = {path: f"{prefix}{path}.md" for path in sources}
     problems: list[Problem] = []
 
     snippets: dict[str, SnippetSource] = {}

@@ -149,6 +149,10 @@ def build_sites(
         progress=progress,
     )
     selected = list(tenants) if tenants else list(sources.tenants)
+    for key in selected if set(selected) <= set(sources.catalogs) else ():
+        # Here, not in worker processes, so that what is found is remembered for next time.
+        for post in sources.catalogs[key].posts:
+            sources.catalogs[key].related(post)
     unknown = [t for t in selected if t not in sources.tenants]
     if unknown:
         raise SourceError(
