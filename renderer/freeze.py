@@ -149,10 +149,6 @@ def build_sites(
         progress=progress,
     )
     selected = list(tenants) if tenants else list(sources.tenants)
-    for key in selected if set(selected) <= set(sources.catalogs) else ():
-        # Here, not in worker processes, so that what is found is remembered for next time.
-        for post in sources.catalogs[key].posts:
-            sources.catalogs[key].related(post)
     unknown = [t for t in selected if t not in sources.tenants]
     if unknown:
         raise SourceError(
@@ -167,6 +163,10 @@ def build_sites(
                 for name in unknown
             ]
         )
+    for key in selected:
+        # Here, not in worker processes, so that what is found is remembered for next time.
+        for post in sources.catalogs[key].posts:
+            sources.catalogs[key].related(post)
     out_dir.mkdir(parents=True, exist_ok=True)
     _remove_stale_staging(out_dir)
     frozen: list[_Frozen] = []
