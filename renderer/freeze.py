@@ -6,9 +6,12 @@ A build is all or nothing: every tenant is frozen and checked first; only then i
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import os
 import shutil
+import sys
 import time
 import traceback
 import warnings
@@ -130,6 +133,35 @@ def build_sites(
     next build with the same inputs can stop at once. ``jobs`` processes (default: one per
     core) convert markdown and render pages; the output is the same for any number.
     """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with _exclusive(out_dir):
+        return _build_sites(paths, out_dir, tenants, drafts, today, clean, inputs, jobs, progress)
+
+
+@contextlib.contextmanager
+def _exclusive(out_dir: Path):
+    """One build at a time per output folder: a second one waits (and says so)."""
+    (out_dir / CACHE_DIR).mkdir(parents=True, exist_ok=True)
+    with open(out_dir / CACHE_DIR / "lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"Waiting for another build of {out_dir} to finish…", file=sys.stderr)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _build_sites(
+    paths: ProjectPaths,
+    out_dir: Path,
+    tenants: Iterable[str] | None,
+    drafts: bool,
+    today: dt.date | None,
+    clean: bool,
+    inputs: str | None,
+    jobs: int | None,
+    progress: Progress | None,
+) -> list[TenantResult]:
     jobs = jobs or default_jobs()
     progress = progress or Silent()
     version = code_version_cached()

@@ -318,3 +318,37 @@ def test_template_using_the_whole_catalog_is_never_stale(sample: Project, tmp_pa
         p for p in (sample.site() / "blog").glob("*/index.html") if "refresh" not in p.read_text()
     ]
     assert shown and int(shown.group(1)) == len(posts)
+
+
+def test_a_second_build_of_the_same_output_waits_for_the_first(sample: Project) -> None:
+    import fcntl
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import REPO
+
+    lock_path = sample.out / ".floe-cache" / "lock"
+    lock_path.parent.mkdir(parents=True)
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # as a running build holds it
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                str(REPO / "build.py"),
+                "--project",
+                str(sample.root),
+                "build",
+                "--today",
+                TODAY.isoformat(),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(1.5)
+        assert process.poll() is None, "the second build did not wait"
+        assert not (sample.site() / "index.html").exists()
+    _out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert "Waiting for another build" in err and (sample.site() / "index.html").is_file()
