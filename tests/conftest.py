@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import shutil
 import textwrap
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,3 +137,67 @@ def sample_build(tmp_path_factory) -> Project:
     result = proj.build()
     assert result.exit_code == 0, result.output
     return proj
+
+
+# --- the dynamic service ---------------------------------------------------------------------
+
+POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def _postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test, dropped afterwards."""
+    import uuid
+
+    import psycopg
+
+    from tests.browser import require
+
+    try:
+        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as error:
+        require(f"PostgreSQL does not answer at 127.0.0.1:5432 as user postgres ({error})")
+    name = f"floe_test_{uuid.uuid4().hex[:12]}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path: Path) -> Iterator[str]:
+    """Each database test runs on SQLite and on PostgreSQL, in a database of its own."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'floe.sqlite'}"
+    else:
+        yield from _postgres_database()
+
+
+@pytest.fixture
+def app(database_url: str):
+    """The dynamic service on a migrated, empty database."""
+    from flask_migrate import upgrade
+
+    from dynamic import create_app
+    from dynamic.db import db
+
+    service = create_app({"SQLALCHEMY_DATABASE_URI": _driver(database_url), "TESTING": True})
+    with service.app_context():
+        upgrade()
+    yield service
+    with service.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _driver(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+TENANT_HOST = "tallystack.example"

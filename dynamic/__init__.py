@@ -1,0 +1,35 @@
+"""The dynamic service: what the static sites cannot do (accounts, payment, split tests).
+
+Every route is under ``/app``: the static sites' hosts proxy that prefix here, so cookies stay
+first-party. ``flask --app dynamic run`` starts it for development.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from dynamic import health, tenancy
+from dynamic.config import load_config
+from dynamic.db import db, migrate
+
+PREFIX = "/app"
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """The service, configured from the environment, then from ``config`` (tests)."""
+    app = Flask(__name__, instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.update(load_config(os.environ, app.instance_path))
+    if config:
+        app.config.update(config)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "migrations"))
+    from dynamic import models  # noqa: F401  (the models, for migrations)
+
+    tenancy.init_app(app)
+    app.register_blueprint(health.bp, url_prefix=PREFIX)
+    return app

@@ -1,0 +1,59 @@
+"""The dynamic service's settings: defaults in code, overrides from ``FLOE_…`` variables.
+
+Development runs with safe defaults (a SQLite file in the instance folder, a development
+secret key, cookies allowed over plain HTTP). ``FLOE_ENV=production`` refuses to start without
+a real secret key and sends cookies over HTTPS only.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+#: Never a secret: development only, and production refuses it.
+DEVELOPMENT_SECRET = "floe-development-secret-do-not-use-in-production"
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(RuntimeError):
+    """The environment asks for something the service cannot run with."""
+
+
+def load_config(environ: Mapping[str, str], instance_path: str) -> dict[str, Any]:
+    """Settings for ``create_app`` from ``environ`` (normally ``os.environ``)."""
+    env = environ.get("FLOE_ENV", "development")
+    if env not in ("development", "production"):
+        raise ConfigError(f"FLOE_ENV={env!r}: use development or production")
+    production = env == "production"
+    secret = environ.get("FLOE_SECRET_KEY", "")
+    if production and (not secret or secret == DEVELOPMENT_SECRET or len(secret) < 32):
+        raise ConfigError(
+            "FLOE_SECRET_KEY must be set to a random value of 32 characters or more in "
+            "production, e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
+    proxies = environ.get("FLOE_TRUSTED_PROXIES", "0")
+    if not proxies.isdigit():
+        raise ConfigError(
+            f"FLOE_TRUSTED_PROXIES={proxies!r}: the number of proxies in front, 0 or more"
+        )
+    database = environ.get("FLOE_DATABASE_URL") or (
+        "sqlite:///" + os.path.join(instance_path, "floe.sqlite")
+    )
+    if database.startswith("postgres://"):  # the spelling some hosts hand out
+        database = "postgresql://" + database[len("postgres://") :]
+    if database.startswith("postgresql://"):
+        database = "postgresql+psycopg://" + database[len("postgresql://") :]
+    return {
+        "FLOE_ENV": env,
+        "SECRET_KEY": secret or DEVELOPMENT_SECRET,
+        "SQLALCHEMY_DATABASE_URI": database,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "FLOE_TRUSTED_PROXIES": int(proxies),
+        "FLOE_SITE_DIR": environ.get("FLOE_SITE_DIR", str(PROJECT_DIR / "site")),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
+    }
