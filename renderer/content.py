@@ -51,8 +51,23 @@ def tag_slug(tag: str) -> str:
     return slugify(tag, "-")
 
 
+@dataclass(frozen=True, kw_only=True)
+class Document:
+    """What posts and landing pages have in common: markdown, and where it came from."""
+
+    body: str = ""
+    #: The file line the body starts on, for messages.
+    body_line: int = 1
+    #: The converted markdown; None for drafts not included in a build.
+    rendered: Rendered | None = None
+    #: Snippets the body includes, nested ones too.
+    snippets: frozenset[str] = frozenset()
+    #: Line of each front-matter field, for messages.
+    lines: Mapping[str, int] = field(default_factory=dict, compare=False)
+
+
 @dataclass(frozen=True)
-class Post:
+class Post(Document):
     """One blog post, as the writer declared it, converted to HTML once."""
 
     file: str
@@ -70,12 +85,6 @@ class Post:
     #: Optional: the tenant's author and share image are used when these are empty.
     author: str = ""
     image: str = ""
-    body: str = ""
-    body_line: int = 1
-    rendered: Rendered | None = None
-    snippets: frozenset[str] = frozenset()
-    #: Line of each front-matter field, for messages.
-    lines: Mapping[str, int] = field(default_factory=dict, compare=False)
 
     @property
     def url(self) -> str:
@@ -112,7 +121,7 @@ class Post:
 
 
 @dataclass(frozen=True)
-class LandingPage:
+class LandingPage(Document):
     """A tenant's landing page (home, pricing, features …), rendered with its own template."""
 
     file: str
@@ -122,11 +131,6 @@ class LandingPage:
     description: str
     template: str
     hero: Mapping[str, str] | None
-    body: str = ""
-    body_line: int = 1
-    rendered: Rendered | None = None
-    snippets: frozenset[str] = frozenset()
-    lines: Mapping[str, int] = field(default_factory=dict, compare=False)
 
     @property
     def url(self) -> str:
