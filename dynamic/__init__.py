@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Flask
 
-from dynamic import health, tenancy
+from dynamic import api, auth, health, security, tenancy
 from dynamic.config import load_config
 from dynamic.db import db, migrate
 
@@ -31,5 +31,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from dynamic import models  # noqa: F401  (the models, for migrations)
 
     tenancy.init_app(app)
-    app.register_blueprint(health.bp, url_prefix=PREFIX)
+    security.init_app(app)
+    for blueprint in (health.bp, auth.bp, api.bp):
+        app.register_blueprint(blueprint, url_prefix=PREFIX)
     return app

@@ -56,4 +56,10 @@ def load_config(environ: Mapping[str, str], instance_path: str) -> dict[str, Any
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
         "PREFERRED_URL_SCHEME": "https" if production else "http",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": production,
+        # Rate limits: in memory for one process; a redis:// URL for several workers.
+        "RATELIMIT_STORAGE_URI": environ.get("FLOE_RATELIMIT_STORAGE_URL", "memory://"),
+        "FLOE_LOGIN_LIMIT": environ.get("FLOE_LOGIN_LIMIT", "10 per minute"),
     }

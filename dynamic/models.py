@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
+from flask_login import UserMixin
 from sqlalchemy import Boolean, DateTime, Index, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from dynamic.db import db
 
@@ -15,7 +17,11 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-class User(db.Model):
+#: Compared against when no account has the email, so both answers take the same time.
+_NO_ACCOUNT_HASH = generate_password_hash("no account has this password")
+
+
+class User(UserMixin, db.Model):
     """An account. Emails are stored lowercased and unique, so the same address with other
     capitals is the same account."""
 
@@ -38,3 +44,32 @@ class User(db.Model):
     )
 
     __table_args__ = (Index("ix_users_email_lower", func.lower(email), unique=True),)
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)  # scrypt, Werkzeug's default
+        self.end_sessions()
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def end_sessions(self) -> None:
+        """Every session and remember-me cookie of this user stops working."""
+        self.session_token = secrets.token_urlsafe(32)
+
+    @staticmethod
+    def normalize(email: str) -> str:
+        return email.strip().lower()
+
+    @classmethod
+    def find(cls, email: str) -> User | None:
+        return db.session.scalar(
+            db.select(cls).where(func.lower(cls.email) == cls.normalize(email))
+        )
+
+
+def spend_password_check_time(password: str) -> None:
+    """As long as a real password check, for logins with an unknown email."""
+    check_password_hash(_NO_ACCOUNT_HASH, password)

@@ -1,0 +1,136 @@
+"""Sign-up, login, remember-me and logout, on SQLite and PostgreSQL, and the attacks on them."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from dynamic import create_app
+from tests.conftest import TENANT_HOST
+
+HOST = {"Host": TENANT_HOST}
+
+
+def csrf_token(client, path: str) -> str:
+    page = client.get(path, headers=HOST).get_data(as_text=True)
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+
+
+def signup(client, email="ada@example.com", password="correct horse battery", next_=""):
+    token = csrf_token(client, "/app/signup")
+    return client.post(
+        f"/app/signup{next_}",
+        headers=HOST,
+        data={"csrf_token": token, "email": email, "password": password, "confirm": password},
+    )
+
+
+def login(
+    client, email="ada@example.com", password="correct horse battery", remember=False, next_=""
+):
+    token = csrf_token(client, "/app/login")
+    data = {"csrf_token": token, "email": email, "password": password}
+    if remember:
+        data["remember"] = "y"
+    return client.post(f"/app/login{next_}", headers=HOST, data=data)
+
+
+def me(client) -> dict:
+    return client.get("/app/api/me", headers=HOST).get_json()
+
+
+def logout(client):
+    token = re.search(
+        r'name="csrf_token" type="hidden" value="([^"]+)"',
+        client.get("/app/account", headers=HOST).get_data(as_text=True),
+    ).group(1)
+    return client.post("/app/logout", headers=HOST, data={"csrf_token": token})
+
+
+def test_signup_login_logout(client) -> None:
+    assert me(client) == {"authenticated": False}
+    response = signup(client, email="Ada@Example.com")
+    assert response.status_code == 302 and response.headers["Location"] == "/app/account"
+    assert me(client)["email"] == "ada@example.com"
+    assert logout(client).status_code == 302
+    assert me(client) == {"authenticated": False}
+    assert login(client, email="ADA@example.com").status_code == 302
+    assert me(client)["authenticated"] is True
+
+
+def test_duplicate_signup_and_bad_logins_are_refused(client) -> None:
+    signup(client)
+    logout(client)
+    again = signup(client, email="ADA@example.com")
+    assert again.status_code == 400 and "An account with this email exists" in again.get_data(
+        as_text=True
+    )
+    wrong = login(client, password="wrong password!")
+    unknown = login(client, email="nobody@example.com")
+    assert wrong.status_code == unknown.status_code == 400
+    assert wrong.get_data(as_text=True).count("Wrong email or password.") == 1
+    assert "Wrong email or password." in unknown.get_data(as_text=True)  # the same answer
+    assert me(client) == {"authenticated": False}
+
+
+def test_remember_me_outlives_the_session(app) -> None:
+    client = app.test_client()
+    signup(client)
+    logout(client)
+    login(client, remember=True)
+    remember = client.get_cookie("remember_token", domain=TENANT_HOST)
+    assert remember is not None and remember.http_only
+    fresh = app.test_client()  # a new browser session, keeping only the remember cookie
+    fresh.set_cookie("remember_token", remember.value, domain=TENANT_HOST)
+    assert me(fresh)["authenticated"] is True
+
+
+def test_post_without_csrf_token_is_refused(client) -> None:
+    response = client.post(
+        "/app/signup",
+        headers=HOST,
+        data={"email": "eve@example.com", "password": "x" * 12, "confirm": "x" * 12},
+    )
+    assert response.status_code == 400
+    assert me(client) == {"authenticated": False}
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["https://evil.example/", "//evil.example/x", "/\\\\evil.example", "javascript:alert(1)"],
+)
+def test_next_never_leaves_the_site(client, target: str) -> None:
+    response = signup(client, next_=f"?next={target}")
+    assert response.status_code == 302 and response.headers["Location"] == "/app/account"
+
+
+def test_next_within_the_site_is_followed(client) -> None:
+    response = signup(client, next_="?next=/app/api/me")
+    assert response.headers["Location"] == "/app/api/me"
+
+
+def test_eleventh_quick_failed_login_is_rate_limited(client) -> None:
+    signup(client)
+    logout(client)
+    statuses = [login(client, password=f"wrong {i} password").status_code for i in range(11)]
+    assert statuses[:10] == [400] * 10 and statuses[10] == 429
+
+
+def test_forged_or_tampered_session_cookie_is_anonymous(app) -> None:
+    client = app.test_client()
+    signup(client)
+    session = client.get_cookie("session", domain=TENANT_HOST)
+    assert me(client)["authenticated"] is True
+    tampered = session.value[:-2] + ("A" if session.value[-2] != "A" else "B") + session.value[-1]
+    other = app.test_client()
+    other.set_cookie("session", tampered, domain=TENANT_HOST)
+    assert me(other) == {"authenticated": False}
+    forged = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "another key"})
+    with forged.test_request_context():
+        from flask import session as flask_session
+
+        flask_session["_user_id"] = "1:guess"
+        cookie = forged.session_interface.get_signing_serializer(forged).dumps(dict(flask_session))
+    other.set_cookie("session", cookie, domain=TENANT_HOST)
+    assert me(other) == {"authenticated": False}
