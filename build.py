@@ -165,7 +165,8 @@ def build(
         warned = f", {len(result.warnings)} warnings" if result.warnings else ""
         click.echo(
             f"{result.tenant}: {result.pages} files ({result.written} written, "
-            f"{result.unchanged} unchanged, {result.removed} removed{warned}) → {result.output}"
+            f"{result.unchanged} unchanged, {result.removed} removed{warned}) → {result.output} "
+            f"in {result.seconds:.2f} s"
         )
     _warnings(sorted({str(w) for result in results for w in result.warnings}))
     click.echo(f"Built in {time.perf_counter() - started:.2f} s.")

@@ -41,10 +41,17 @@ def _hash_tree(digest, root: Path, *, contents: bool) -> None:
 def inputs_digest(project: Path, tenants: Iterable[str], drafts: bool, today: dt.date) -> str:
     digest = hashlib.sha256()
     digest.update(json.dumps([sorted(tenants), drafts, today.isoformat()]).encode())
-    here = Path(__file__).resolve().parent
     for root in (project / "content", project / "site"):
         digest.update(f"\0{root.name}\0".encode())
         _hash_tree(digest, root, contents=False)
+    digest.update(code_digest().encode())
+    return digest.hexdigest()
+
+
+def code_digest() -> str:
+    """The renderer's and floe's code, and the versions of the libraries that shape output."""
+    digest = hashlib.sha256()
+    here = Path(__file__).resolve().parent
     for root in (here, here.parent / "floe"):
         digest.update(f"\0{root.name}\0".encode())
         _hash_tree(digest, root, contents=True)

@@ -17,7 +17,6 @@ import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +26,12 @@ from renderer import blog, seo
 from renderer.assets import BUNDLE, AssetManifest
 from renderer.catalog import Catalog
 from renderer.content import LandingPage, Post
+from renderer.fingerprint import code_digest
 from renderer.frontmatter import FrontMatter
 from renderer.markdown import Rendered
 from renderer.sources import Sources
 
 CACHE_FORMAT = 1
-_PACKAGES = ("flask", "frozen-flask", "flask-flatpages", "markdown", "pygments", "jinja2")
 _CATALOG_USE = re.compile(r"\bcatalog\b(?:\.(\w+))?")
 #: extends/include/import/from: a quoted name, or anything else (chosen at run time).
 _TEMPLATE_REF = re.compile(
@@ -42,15 +41,8 @@ _ASSET_USE = re.compile(r"\basset(?:_url)?\(\s*(?:'([^']*)'|\"([^\"]*)\"|([^)]*)
 
 
 def code_version() -> str:
-    """A digest of the renderer's code and the versions of the libraries that shape output."""
-    digest = hashlib.sha256(f"format {CACHE_FORMAT}".encode())
-    here = Path(__file__).resolve().parent
-    for folder in (here, here.parent / "floe"):
-        for file in sorted(folder.glob("*.py")):
-            digest.update(file.name.encode() + b"\0" + file.read_bytes())
-    for package in _PACKAGES:
-        digest.update(f"{package}={version(package)}".encode())
-    return digest.hexdigest()
+    """The cache's format with the digest of the code and libraries that shape output."""
+    return f"{CACHE_FORMAT}:{code_digest()}"
 
 
 @dataclass

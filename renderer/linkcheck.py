@@ -19,9 +19,8 @@ DYNAMIC_PREFIX = "/app/"
 Links = tuple[tuple[str, str], ...]
 
 
-def page_url(root: Path, file: Path) -> str:
+def page_url(rel: str) -> str:
     """The URL a built file is served at (``blog/index.html`` → ``/blog/``)."""
-    rel = file.relative_to(root).as_posix()
     return "/" + (rel[: -len("index.html")] if rel.endswith("index.html") else rel)
 
 
@@ -96,7 +95,7 @@ def check_links(
     broken: dict[tuple[str | None, str], list[str]] = {}
     resolved: dict[str, bool] = {}
     for rel in sorted(f for f in files if f.endswith(".html")):
-        url = "/" + (rel[: -len("index.html")] if rel.endswith("index.html") else rel)
+        url = page_url(rel)
         page_links = known.get(url)
         if page_links is not None and url in trusted:
             links[url] = page_links
