@@ -12,7 +12,20 @@ from typing import Any
 
 from flask import Flask
 
-from dynamic import api, auth, health, security, tenancy
+from dynamic import (
+    account,
+    admin,
+    api,
+    auth,
+    cli,
+    errors,
+    health,
+    look,
+    mail,
+    reset,
+    security,
+    tenancy,
+)
 from dynamic.config import load_config
 from dynamic.db import db, migrate
 
@@ -21,7 +34,8 @@ PREFIX = "/app"
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """The service, configured from the environment, then from ``config`` (tests)."""
-    app = Flask(__name__, instance_relative_config=True)
+    # No static folder: pages link the tenant's fingerprinted assets (see look.py).
+    app = Flask(__name__, instance_relative_config=True, static_folder=None)
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(load_config(os.environ, app.instance_path))
     if config:
@@ -31,7 +45,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from dynamic import models  # noqa: F401  (the models, for migrations)
 
     tenancy.init_app(app)
+    look.init_app(app, tenancy.tenants(app))
     security.init_app(app)
-    for blueprint in (health.bp, auth.bp, api.bp):
+    mail.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+    for blueprint in (health.bp, auth.bp, account.bp, reset.bp, api.bp):
         app.register_blueprint(blueprint, url_prefix=PREFIX)
+    app.register_blueprint(admin.bp, url_prefix=PREFIX + "/admin")
     return app

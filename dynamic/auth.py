@@ -4,47 +4,38 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
-from flask_wtf import FlaskForm
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    g,
+    redirect,
+    request,
+    session,
+    url_for,
+)
+from flask_login import login_user, logout_user
 from sqlalchemy.exc import IntegrityError
-from wtforms import BooleanField, EmailField, PasswordField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
 
+from dynamic import notify
 from dynamic.db import db
+from dynamic.forms import ActionForm, LoginForm, SignupForm
+from dynamic.look import render
 from dynamic.models import User, spend_password_check_time
 from dynamic.security import limiter
 
 bp = Blueprint("auth", __name__)
 
-PASSWORD_MIN = 10
-
-
-class SignupForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=320)])
-    password = PasswordField(
-        "Password", validators=[DataRequired(), Length(min=PASSWORD_MIN, max=256)]
-    )
-    confirm = PasswordField(
-        "Repeat the password",
-        validators=[DataRequired(), EqualTo("password", "The passwords differ.")],
-    )
-
-
-class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Email()])
-    password = PasswordField("Password", validators=[DataRequired()])
-    remember = BooleanField("Keep me logged in on this device")
-
-
-class LogoutForm(FlaskForm):
-    """Nothing but the CSRF token: logging out is a POST."""
+#: Says "this browser has logged in before", nothing more: the static pages ask /app/api/me
+#: only when it is there. Not a secret, so readable by their script.
+HINT_COOKIE = "floe_account"
 
 
 def safe_next(target: str | None) -> str:
     """``next`` only when it is a path on this site; anything else goes to the account page."""
-    fallback = url_for("auth.account")
-    if not target or "\\\\" in target or target.startswith("//"):
+    fallback = url_for("account.index")
+    if not target or "\\" in target or target.startswith("//"):
         return fallback
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/"):
@@ -52,12 +43,38 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+def start_session(user: User, remember: bool = False) -> None:
+    """A fresh session for ``user``: nothing carried over from before the login."""
+    session.clear()
+    login_user(user, remember=remember)
+
+
+def set_hint(response: Response) -> Response:
+    response.set_cookie(
+        HINT_COOKIE,
+        "1",
+        max_age=365 * 86400,
+        path="/",
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        httponly=False,
+        samesite="Lax",
+    )
+    return response
+
+
+def end_session(response: Response) -> Response:
+    logout_user()
+    session.clear()
+    response.delete_cookie(HINT_COOKIE, path="/")
+    return response
+
+
 def _login_key() -> str:
     """Failed logins counted per account (by email), besides per address."""
     return "login:" + User.normalize(request.form.get("email", ""))
 
 
-def _failed(response) -> bool:
+def _failed(response: Response) -> bool:
     return response.status_code != 302
 
 
@@ -78,10 +95,13 @@ def signup():
             db.session.rollback()
             form.email.errors.append("An account with this email exists: log in instead.")
         else:
-            session.clear()
-            login_user(user)
-            return redirect(safe_next(request.args.get("next")))
-    return render_template("auth/signup.html", form=form), 200 if request.method == "GET" else 400
+            start_session(user)
+            if notify.send_verification(user):
+                flash(f"Welcome! We sent a link to {user.email} to confirm the address.")
+            else:
+                flash("Welcome! We could not send the confirmation mail: ask for it again below.")
+            return set_hint(redirect(safe_next(request.args.get("next"))))
+    return render("auth/signup.html", "Create your account", _status(), form=form)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -94,23 +114,18 @@ def login():
         if user is None:
             spend_password_check_time(form.password.data)
         elif user.is_active and user.check_password(form.password.data):
-            session.clear()  # a new session at login: nothing carried over from before
-            login_user(user, remember=form.remember.data)
-            return redirect(safe_next(request.args.get("next")))
+            start_session(user, remember=form.remember.data)
+            return set_hint(redirect(safe_next(request.args.get("next"))))
         form.password.errors.append("Wrong email or password.")
-    return render_template("auth/login.html", form=form), 200 if request.method == "GET" else 400
+    return render("auth/login.html", "Log in", _status(), form=form)
 
 
 @bp.post("/logout")
 def logout():
-    form = LogoutForm()
-    if form.validate_on_submit():
-        logout_user()
-        session.clear()
-    return redirect("/")
+    if ActionForm().validate_on_submit():
+        return end_session(redirect("/"))
+    return redirect(url_for("account.index"))
 
 
-@bp.get("/account")
-@login_required
-def account():
-    return render_template("auth/account.html", logout=LogoutForm(), user=current_user)
+def _status() -> int:
+    return 200 if request.method == "GET" else 400

@@ -7,6 +7,7 @@ a real secret key and sends cookies over HTTPS only.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -33,10 +34,11 @@ def load_config(environ: Mapping[str, str], instance_path: str) -> dict[str, Any
             "FLOE_SECRET_KEY must be set to a random value of 32 characters or more in "
             "production, e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))'"
         )
-    proxies = environ.get("FLOE_TRUSTED_PROXIES", "0")
-    if not proxies.isdigit():
+    proxies = _number(environ, "FLOE_TRUSTED_PROXIES", 0)
+    if production and not environ.get("FLOE_MAIL_FROM"):
         raise ConfigError(
-            f"FLOE_TRUSTED_PROXIES={proxies!r}: the number of proxies in front, 0 or more"
+            "FLOE_MAIL_FROM must be set in production: the sender of reset and confirmation "
+            'mails, an address your mail service accepts, e.g. "Tallystack <hello@example.com>"'
         )
     database = environ.get("FLOE_DATABASE_URL") or (
         "sqlite:///" + os.path.join(instance_path, "floe.sqlite")
@@ -50,7 +52,7 @@ def load_config(environ: Mapping[str, str], instance_path: str) -> dict[str, Any
         "SECRET_KEY": secret or DEVELOPMENT_SECRET,
         "SQLALCHEMY_DATABASE_URI": database,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-        "FLOE_TRUSTED_PROXIES": int(proxies),
+        "FLOE_TRUSTED_PROXIES": proxies,
         "FLOE_SITE_DIR": environ.get("FLOE_SITE_DIR", str(PROJECT_DIR / "site")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -62,4 +64,23 @@ def load_config(environ: Mapping[str, str], instance_path: str) -> dict[str, Any
         # Rate limits: in memory for one process; a redis:// URL for several workers.
         "RATELIMIT_STORAGE_URI": environ.get("FLOE_RATELIMIT_STORAGE_URL", "memory://"),
         "FLOE_LOGIN_LIMIT": environ.get("FLOE_LOGIN_LIMIT", "10 per minute"),
+        "FLOE_RESET_LIMIT": environ.get("FLOE_RESET_LIMIT", "5 per hour"),
+        "REMEMBER_COOKIE_DURATION": dt.timedelta(days=_number(environ, "FLOE_REMEMBER_DAYS", 30)),
+        # How long mailed links work, in seconds.
+        "FLOE_RESET_MAX_AGE": _number(environ, "FLOE_RESET_MAX_AGE", 3600),
+        "FLOE_VERIFY_MAX_AGE": _number(environ, "FLOE_VERIFY_MAX_AGE", 7 * 86400),
+        # Mail: "console" logs every message (development); "ses" sends with Amazon SES.
+        "FLOE_MAILER": environ.get("FLOE_MAILER", "ses" if production else "console"),
+        "FLOE_MAIL_FROM": environ.get("FLOE_MAIL_FROM", ""),
+        "FLOE_SES_REGION": environ.get("FLOE_SES_REGION", "us-east-1"),
+        "FLOE_SES_ENDPOINT_URL": environ.get("FLOE_SES_ENDPOINT_URL") or None,
     }
+
+
+def _number(environ: Mapping[str, str], name: str, default: int) -> int:
+    value = environ.get(name, "")
+    if not value:
+        return default
+    if not value.isdigit():
+        raise ConfigError(f"{name}={value!r}: a whole number of 0 or more, e.g. {default}")
+    return int(value)

@@ -17,6 +17,9 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+#: No password hash matches it (Werkzeug's checks answer False), so nobody can log in.
+UNUSABLE_PASSWORD = "!"
+
 #: Compared against when no account has the email, so both answers take the same time.
 _NO_ACCOUNT_HASH = generate_password_hash("no account has this password")
 
@@ -38,6 +41,9 @@ class User(UserMixin, db.Model):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
     email_verified_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    #: Set when the owner deleted the account: the row stays, without personal data, so
+    #: payments and split-test results keep their user.
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     #: Part of every session and remember-me cookie: changing it ends them all.
     session_token: Mapped[str] = mapped_column(
         String(64), default=lambda: secrets.token_urlsafe(32), nullable=False
@@ -58,6 +64,28 @@ class User(UserMixin, db.Model):
     def end_sessions(self) -> None:
         """Every session and remember-me cookie of this user stops working."""
         self.session_token = secrets.token_urlsafe(32)
+
+    @property
+    def is_verified(self) -> bool:
+        return self.email_verified_at is not None
+
+    def mark_verified(self) -> None:
+        if self.email_verified_at is None:
+            self.email_verified_at = _now()
+
+    def anonymise(self) -> None:
+        """Delete the account as its owner asked: no email, no password, no way back in.
+
+        The row itself stays (with its id, tenant and dates) for what must be kept for
+        accounting: payments and split-test results refer to it.
+        """
+        self.email = f"deleted-{self.id}@deleted.invalid"
+        self.password_hash = UNUSABLE_PASSWORD
+        self.email_verified_at = None
+        self.is_active = False
+        self.is_admin = False
+        self.deleted_at = _now()
+        self.end_sessions()
 
     @staticmethod
     def normalize(email: str) -> str:

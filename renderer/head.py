@@ -3,41 +3,16 @@ canonical URL, Open Graph and Twitter tags, and JSON-LD structured data."""
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass, field
 from typing import Any
 
 from flask import request
 
+from floe.head import Head, ShareImage, page_title
 from floe.tenants import Tenant
 from renderer.assets import AssetManifest
 from renderer.catalog import Catalog
 from renderer.content import LandingPage, Post
 from renderer.markdown import summarize
-
-
-@dataclass(frozen=True)
-class ShareImage:
-    url: str
-    width: int | None = None
-    height: int | None = None
-
-
-@dataclass(frozen=True)
-class Head:
-    title: str
-    description: str
-    canonical: str | None
-    image: ShareImage | None = None
-    og_type: str = "website"
-    published: dt.date | None = None
-    modified: dt.date | None = None
-    jsonld: tuple[dict[str, Any], ...] = field(default_factory=tuple)
-    robots: str | None = None
-
-
-def page_title(tenant: Tenant, title: str) -> str:
-    return tenant.title_format.format(title=title, site=tenant.name)
 
 
 def share_image(tenant: Tenant, assets: AssetManifest, image: str = "") -> ShareImage | None:

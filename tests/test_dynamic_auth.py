@@ -2,50 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from dynamic import create_app
+from tests.accounts import HOST, login, logout, me, signup
 from tests.conftest import TENANT_HOST
-
-HOST = {"Host": TENANT_HOST}
-
-
-def csrf_token(client, path: str) -> str:
-    page = client.get(path, headers=HOST).get_data(as_text=True)
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-
-
-def signup(client, email="ada@example.com", password="correct horse battery", next_=""):
-    token = csrf_token(client, "/app/signup")
-    return client.post(
-        f"/app/signup{next_}",
-        headers=HOST,
-        data={"csrf_token": token, "email": email, "password": password, "confirm": password},
-    )
-
-
-def login(
-    client, email="ada@example.com", password="correct horse battery", remember=False, next_=""
-):
-    token = csrf_token(client, "/app/login")
-    data = {"csrf_token": token, "email": email, "password": password}
-    if remember:
-        data["remember"] = "y"
-    return client.post(f"/app/login{next_}", headers=HOST, data=data)
-
-
-def me(client) -> dict:
-    return client.get("/app/api/me", headers=HOST).get_json()
-
-
-def logout(client):
-    token = re.search(
-        r'name="csrf_token" type="hidden" value="([^"]+)"',
-        client.get("/app/account", headers=HOST).get_data(as_text=True),
-    ).group(1)
-    return client.post("/app/logout", headers=HOST, data={"csrf_token": token})
 
 
 def test_signup_login_logout(client) -> None:

@@ -61,7 +61,11 @@ def test_production_refuses_a_development_secret(tmp_path) -> None:
     for secret in ("", DEVELOPMENT_SECRET, "short"):
         with pytest.raises(ConfigError, match="FLOE_SECRET_KEY"):
             load_config({"FLOE_ENV": "production", "FLOE_SECRET_KEY": secret}, str(tmp_path))
-    config = load_config({"FLOE_ENV": "production", "FLOE_SECRET_KEY": "k" * 48}, str(tmp_path))
+    production = {"FLOE_ENV": "production", "FLOE_SECRET_KEY": "k" * 48}
+    with pytest.raises(ConfigError, match="FLOE_MAIL_FROM"):
+        load_config(production, str(tmp_path))
+    config = load_config({**production, "FLOE_MAIL_FROM": "a@example.com"}, str(tmp_path))
+    assert config["FLOE_MAILER"] == "ses"
     assert config["SESSION_COOKIE_SECURE"] and config["SESSION_COOKIE_HTTPONLY"]
     development = load_config({}, str(tmp_path))
     assert (

@@ -326,9 +326,11 @@ def test_assets_are_fingerprinted_and_cached_for_a_year(sample_build: Project) -
         "frame-ancestors 'none'",
     ):
         assert name in headers
-    # Nothing inline that the CSP (no 'unsafe-inline') would block.
+    # Nothing inline that the CSP (no 'unsafe-inline') would block; scripts are our own files.
     for page in html_pages(site).values():
-        assert not page.xpath("//style | //*[@style] | //script[not(@type='application/ld+json')]")
+        assert not page.xpath("//style | //*[@style] | //script[not(@src or @type='application/ld+json')]")
+        for script in page.xpath("//script[@src]/@src"):
+            assert script.startswith("/static/") and (site / script.lstrip("/")).is_file()
 
 
 def test_post_images_have_dimensions_and_load_lazily(sample_build: Project) -> None:

@@ -1,0 +1,52 @@
+"""Error pages in the tenant's theme, and the headers every answer of the service carries."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, g, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from dynamic.look import render
+
+MESSAGES = {
+    403: ("Not allowed", "This page is for administrators."),
+    404: ("Not found", "There is no page at this address."),
+    429: ("Too many attempts", "Too many attempts in a short time. Wait a minute, then retry."),
+}
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def form_expired(error: CSRFError):
+        return _page(
+            400,
+            "Form expired",
+            "The form expired or did not come from this site. "
+            "Go back, reload the page and try again.",
+        )
+
+    for status, (heading, message) in MESSAGES.items():
+        app.register_error_handler(status, _handler(status, heading, message))
+
+    @app.after_request
+    def headers(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        # Reset and verification links carry a token in the path: never send it onwards.
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if request.endpoint != "static_asset":
+            response.headers.setdefault("Cache-Control", "private, no-store")
+        return response
+
+
+def _handler(status: int, heading: str, message: str):
+    def handle(error: HTTPException):
+        return _page(status, heading, message)
+
+    return handle
+
+
+def _page(status: int, heading: str, message: str):
+    if getattr(g, "tenant", None) is None:  # an unknown host: no theme to show
+        return Response(f"{heading}\n", status=status, mimetype="text/plain")
+    return render("message.html", heading, status, heading=heading, message=message)

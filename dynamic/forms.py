@@ -1,0 +1,72 @@
+"""The service's forms (Flask-WTF: every one carries a CSRF token)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField
+from wtforms.validators import DataRequired, Email, EqualTo, Length
+
+PASSWORD_MIN = 10
+
+
+def _email(label: str = "Email") -> EmailField:
+    return EmailField(label, validators=[DataRequired(), Email(), Length(max=320)])
+
+
+def _new_password(label: str = "Password") -> PasswordField:
+    return PasswordField(label, validators=[DataRequired(), Length(min=PASSWORD_MIN, max=256)])
+
+
+def _confirm() -> PasswordField:
+    return PasswordField(
+        "Repeat the password",
+        validators=[DataRequired(), EqualTo("password", "The passwords differ.")],
+    )
+
+
+def _current_password() -> PasswordField:
+    return PasswordField("Your current password", validators=[DataRequired()])
+
+
+class SignupForm(FlaskForm):
+    email = _email()
+    password = _new_password()
+    confirm = _confirm()
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Email()])
+    password = PasswordField("Password", validators=[DataRequired()])
+    remember = BooleanField("Keep me logged in on this device")
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: only the CSRF token (logout, admin actions…)."""
+
+
+class ResetRequestForm(FlaskForm):
+    email = _email()
+
+
+class NewPasswordForm(FlaskForm):
+    password = _new_password("New password")
+    confirm = _confirm()
+
+
+class ChangeEmailForm(FlaskForm):
+    email = _email("New email")
+    current_password = _current_password()
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = _current_password()
+    password = _new_password("New password")
+    confirm = _confirm()
+
+
+class DeleteAccountForm(FlaskForm):
+    current_password = _current_password()
+    confirm = BooleanField(
+        "Delete my account and my personal data. This cannot be undone.",
+        validators=[DataRequired("Tick the box to confirm.")],
+    )

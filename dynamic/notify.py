@@ -1,0 +1,68 @@
+"""The mails the service sends, and what happens when sending fails (it is logged; the
+caller tells the user). Links point at the user's own tenant, whoever asked for them."""
+
+from __future__ import annotations
+
+from flask import current_app, g, request, url_for
+
+from dynamic.mail import MailError, send_mail
+from dynamic.models import User
+from dynamic.tenancy import tenants
+from dynamic.tokens import Purpose, make_token, max_age
+
+
+def _link(user: User, endpoint: str, **values: str) -> str:
+    """An absolute link on the site where ``user`` signed up (an admin may be on another)."""
+    if user.tenant == g.tenant.key or user.tenant not in tenants(current_app):
+        return url_for(endpoint, _external=True, **values)
+    return tenants(current_app)[user.tenant].base_url + url_for(endpoint, **values)
+
+
+def _send(to: str, subject: str, text: str) -> bool:
+    try:
+        send_mail(to, subject, text)
+    except MailError as error:
+        current_app.logger.error(
+            "mail to %s failed (%s %s): %s", to, request.method, request.path, error
+        )
+        return False
+    return True
+
+
+def _site(user: User) -> str:
+    registry = tenants(current_app)
+    return registry[user.tenant].name if user.tenant in registry else g.tenant.name
+
+
+def send_verification(user: User) -> bool:
+    link = _link(user, "account.verify", token=make_token(user, Purpose.VERIFY))
+    days = max_age(Purpose.VERIFY) // 86400
+    return _send(
+        user.email,
+        f"Confirm your email address for {_site(user)}",
+        f"Hello,\n\nPlease confirm that {user.email} is your address by opening this link "
+        f"(it works for {days} days):\n\n{link}\n\nIf you did not create an account on "
+        f"{_site(user)}, ignore this mail.\n",
+    )
+
+
+def send_reset(user: User) -> bool:
+    link = _link(user, "reset.choose_password", token=make_token(user, Purpose.RESET))
+    minutes = max_age(Purpose.RESET) // 60
+    return _send(
+        user.email,
+        f"Reset your {_site(user)} password",
+        f"Hello,\n\nSomeone (we hope you) asked to reset the password of {user.email}. "
+        f"Choose a new one here (the link works once, for {minutes} minutes):\n\n{link}\n\n"
+        "If you did not ask for this, ignore this mail: your password stays as it is.\n",
+    )
+
+
+def send_email_changed(old_address: str, user: User) -> bool:
+    return _send(
+        old_address,
+        f"Your {_site(user)} email address was changed",
+        f"Hello,\n\nThe email address of your {_site(user)} account was changed from "
+        f"{old_address} to {user.email}. If you did not do this, someone may know your "
+        "password: reset it from the login page at once, then contact us.\n",
+    )

@@ -1,0 +1,71 @@
+"""Password reset: ask for a link by email, then choose a new password with it.
+
+The answer to a request is the same whether an account has the address or not, so the page
+tells nobody who has an account. The link expires (FLOE_RESET_MAX_AGE) and dies once the
+password changes (see tokens.py).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, request, url_for
+
+from dynamic import notify
+from dynamic.auth import set_hint, start_session
+from dynamic.db import db
+from dynamic.forms import NewPasswordForm, ResetRequestForm
+from dynamic.look import render
+from dynamic.models import User
+from dynamic.security import limiter
+from dynamic.tokens import Purpose, TokenError, user_for_token
+
+bp = Blueprint("reset", __name__)
+
+
+def _limit() -> str:
+    return current_app.config["FLOE_RESET_LIMIT"]
+
+
+def _email_key() -> str:
+    return "reset:" + User.normalize(request.form.get("email", ""))
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+@limiter.limit(_limit, methods=["POST"])
+@limiter.limit(_limit, methods=["POST"], key_func=_email_key)
+def request_link():
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        address = User.normalize(form.email.data)
+        user = User.find(address)
+        if user is not None and user.is_active:
+            notify.send_reset(user)
+        flash(
+            f"If an account uses {address}, we sent it a link to choose a new password. "
+            "It works once, for a limited time."
+        )
+        return redirect(url_for("auth.login"))
+    status = 200 if request.method == "GET" else 400
+    return render("auth/reset_request.html", "Reset your password", status, form=form)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def choose_password(token: str):
+    try:
+        user = user_for_token(token, Purpose.RESET)
+    except TokenError as error:
+        message = (
+            "This link has expired."
+            if error.expired
+            else "This link is not valid: it was used already, or the password has changed since."
+        )
+        return render("auth/reset_invalid.html", "Link not valid", 400, message=message)
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        user.set_password(form.password.data)  # the link dies with the old password
+        user.mark_verified()  # it came by mail: the address is the user's
+        db.session.commit()
+        start_session(user)
+        flash("Your new password is set. Every other device was logged out.")
+        return set_hint(redirect(url_for("account.index")))
+    status = 200 if request.method == "GET" else 400
+    return render("auth/reset.html", "Choose a new password", status, form=form, email=user.email)
