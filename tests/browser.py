@@ -32,8 +32,8 @@ def require(reason: str) -> None:
 
 
 @contextmanager
-def chromium() -> Iterator[object]:
-    """A Playwright browser on Debian's Chromium."""
+def chromium(*args: str) -> Iterator[object]:
+    """A Playwright browser on Debian's Chromium, with ``args`` after the required flags."""
     if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
         require("Chromium is not installed (apt-get install chromium)")
     try:
@@ -41,7 +41,9 @@ def chromium() -> Iterator[object]:
     except ImportError:
         require("the playwright package is not installed (pip install -e '.[test]')")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=[*FLAGS, *args], headless=True
+        )
         try:
             yield browser
         finally:

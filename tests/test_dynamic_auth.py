@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from dynamic import create_app
@@ -95,3 +97,58 @@ def test_forged_or_tampered_session_cookie_is_anonymous(app) -> None:
         cookie = forged.session_interface.get_signing_serializer(forged).dumps(dict(flask_session))
     other.set_cookie("session", cookie, domain=TENANT_HOST)
     assert me(other) == {"authenticated": False}
+
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A key prefix of this test's own on the Redis at 127.0.0.1:6379, emptied afterwards."""
+    import uuid
+
+    import redis
+
+    from tests.browser import require
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        require(f"Redis does not answer at 127.0.0.1:6379 ({error})")
+    prefix = f"floe-test-{uuid.uuid4().hex[:12]}"
+    yield prefix
+    for key in client.scan_iter(f"*{prefix}*"):
+        client.delete(key)
+    client.close()
+
+
+WORKER = """
+import json, sys
+from dynamic import create_app
+from tests.accounts import login, signup
+app = create_app({"SQLALCHEMY_DATABASE_URI": sys.argv[1], "RATELIMIT_STORAGE_URI": sys.argv[2],
+                  "RATELIMIT_KEY_PREFIX": sys.argv[3]})
+if sys.argv[4] == "signup":
+    signup(app.test_client())
+tries = [login(app.test_client(), password=f"wrong {i}").status_code for i in range(int(sys.argv[5]))]
+print(json.dumps(tries))
+"""
+
+
+def test_workers_share_the_login_limit_through_redis(app, database_url, redis_prefix) -> None:
+    """Two worker processes count failed logins together when the limit lives in Redis."""
+    import json
+    import subprocess
+    import sys
+
+    def worker(first: bool, tries: int) -> list[int]:
+        args = [database_url, REDIS_URL, redis_prefix, "signup" if first else "-", str(tries)]
+        done = subprocess.run(
+            [sys.executable, "-c", WORKER, *args], capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout.splitlines()[-1])
+
+    assert worker(True, 5) == [400] * 5
+    assert worker(False, 6) == [400] * 5 + [429]  # the 11th failure, in another process
