@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from floe.errors import Problem, SourceError
+from floe.tomlsource import locate, toml_error_line
 
 _COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 _KEY = re.compile(r"^[a-z][a-z0-9_-]*$")
@@ -105,7 +106,7 @@ def load_tenants(path: Path, *, display_path: str | None = None) -> TenantRegist
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = _toml_error_line(exc)
+        line = toml_error_line(exc)
         raise SourceError([Problem(shown, line, message=f"invalid TOML: {exc}")]) from None
 
     problems: list[Problem] = []
@@ -114,7 +115,7 @@ def load_tenants(path: Path, *, display_path: str | None = None) -> TenantRegist
         problems.append(
             Problem(
                 shown,
-                _locate(text, key),
+                locate(text, key, "tenants"),
                 key,
                 "unknown top-level key",
                 "tenants are tables named [tenants.NAME]",
@@ -139,7 +140,7 @@ def load_tenants(path: Path, *, display_path: str | None = None) -> TenantRegist
             problems.append(
                 Problem(
                     shown,
-                    _locate(text, "domain", key),
+                    locate(text, "domain", "tenants", key),
                     f"tenants.{key}.domain",
                     f"domain {tenant.domain!r} is already used by tenant "
                     f"{domains[tenant.domain]!r}",
@@ -163,7 +164,7 @@ def _parse_tenant(
         problems.append(
             Problem(
                 shown,
-                _locate(text, field.rsplit(".", 1)[-1], key),
+                locate(text, field.rsplit(".", 1)[-1], "tenants", key),
                 f"{where}.{field}",
                 message,
                 hint,
@@ -174,19 +175,19 @@ def _parse_tenant(
         problems.append(
             Problem(
                 shown,
-                _locate(text, key),
+                locate(text, key, "tenants"),
                 where,
                 "tenant name must be lowercase letters, digits, '-' or '_'",
             )
         )
     if not isinstance(table, dict):
-        problems.append(Problem(shown, _locate(text, key), where, "must be a table"))
+        problems.append(Problem(shown, locate(text, key, "tenants"), where, "must be a table"))
         return None
     for missing in (k for k in REQUIRED_KEYS if k not in table):
         problems.append(
             Problem(
                 shown,
-                _locate(text, key),
+                locate(text, key, "tenants"),
                 f"{where}.{missing}",
                 "required key is missing",
                 f"add {missing} = … to [{where}]",
@@ -287,39 +288,3 @@ def _parse_nav(value: Any, problem) -> tuple[NavLink, ...]:
         if all(isinstance(item.get(k), str) and item.get(k) for k in NAV_KEYS):
             links.append(NavLink(item["label"], item["href"]))
     return tuple(links)
-
-
-def _locate(text: str, key: str, tenant: str | None = None) -> int | None:
-    """Best-effort line number of ``key`` (inside ``[tenants.tenant…]`` when given).
-
-    tomllib keeps no positions, so this reads the text: good enough to point a designer at
-    the right line, and ``None`` when the key cannot be found (a missing key, say).
-    """
-    lines = text.splitlines()
-    start, end = 0, len(lines)
-    if tenant is not None:
-        header = re.compile(rf"^\s*\[\[?\s*tenants\.{re.escape(tenant)}(\.[^\]]*)?\s*\]\]?")
-        other = re.compile(r"^\s*\[\[?\s*tenants\.(?P<name>[^.\]\s]+)")
-        found = [i for i, line in enumerate(lines) if header.match(line)]
-        if not found:
-            return None
-        start = found[0]
-        for i in range(start + 1, len(lines)):
-            match = other.match(lines[i])
-            if match and match.group("name") != tenant:
-                end = i
-                break
-        if key == tenant:
-            return start + 1
-    pattern = re.compile(rf"^\s*(\[\[?\s*(tenants\.)?)?{re.escape(key)}\b")
-    for i in range(start, end):
-        if pattern.match(lines[i]) or re.match(
-            rf"^\s*\[\[?[^\]]*\.{re.escape(key)}\s*\]", lines[i]
-        ):
-            return i + 1
-    return None
-
-
-def _toml_error_line(exc: tomllib.TOMLDecodeError) -> int | None:
-    match = re.search(r"line (\d+)", str(exc))
-    return int(match.group(1)) if match else None

@@ -1,0 +1,328 @@
+"""Split tests: their definitions (site/experiments.toml) and the assignment of visitors.
+
+Assignment reproduces GrowthBook's v2 hashing exactly (FNV-1a 32-bit over UTF-16 code units,
+``fnv1a32(str(fnv1a32(seed + id))) % 10000 / 10000``, bucket ranges from weights times
+coverage), so a GrowthBook SDK, in the browser too, computes the same variant for the same
+visitor id. Used by the build (which variants to render) and by the dynamic service (which
+one to serve); imports neither Frozen-Flask nor a database.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from floe.errors import Problem, SourceError
+from floe.tomlsource import locate, toml_error_line
+
+STATUSES = ("draft", "running", "stopped")
+_KEY = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+KEYS = ("tenants", "pages", "variants", "coverage", "status", "seed")
+
+
+def fnv1a32(text: str) -> int:
+    """FNV-1a, 32 bits, over UTF-16 code units (what JavaScript's charCodeAt gives)."""
+    value = 0x811C9DC5
+    data = text.encode("utf-16-le", "surrogatepass")
+    for i in range(0, len(data), 2):
+        value = ((value ^ (data[i] | data[i + 1] << 8)) * 0x01000193) & 0xFFFFFFFF
+    return value
+
+
+def bucket(seed: str, visitor_id: str) -> float:
+    """Where ``visitor_id`` falls in [0, 1) for ``seed``: GrowthBook's hash, version 2."""
+    return fnv1a32(str(fnv1a32(seed + visitor_id))) % 10000 / 10000
+
+
+def bucket_ranges(weights: tuple[float, ...], coverage: float) -> list[tuple[float, float]]:
+    """Each variant's [start, end): its share of [0, 1), of which ``coverage`` is in the test."""
+    ranges, cumulative = [], 0.0
+    for weight in weights:
+        start = cumulative
+        cumulative += weight
+        ranges.append((start, start + coverage * weight))
+    return ranges
+
+
+@dataclass(frozen=True)
+class Variant:
+    key: str
+    weight: float
+
+
+@dataclass(frozen=True)
+class Experiment:
+    key: str
+    tenants: tuple[str, ...]
+    pages: tuple[str, ...]
+    variants: tuple[Variant, ...]
+    coverage: float = 1.0
+    status: str = "draft"
+    seed: str = ""
+
+    @property
+    def control(self) -> Variant:
+        return self.variants[0]
+
+    @property
+    def running(self) -> bool:
+        return self.status == "running"
+
+    def variant(self, key: str) -> Variant | None:
+        return next((v for v in self.variants if v.key == key), None)
+
+    def assign(self, visitor_id: str) -> Variant | None:
+        """The visitor's variant, or None when the visitor is outside the coverage."""
+        n = bucket(self.seed or self.key, visitor_id)
+        ranges = bucket_ranges(tuple(v.weight for v in self.variants), self.coverage)
+        for variant, (start, end) in zip(self.variants, ranges, strict=True):
+            if start <= n < end:
+                return variant
+        return None
+
+
+class Experiments(Mapping[str, Experiment]):
+    """Experiments by key, in file order (read-only)."""
+
+    def __init__(self, experiments: Mapping[str, Experiment]):
+        self._experiments = dict(experiments)
+
+    def __getitem__(self, key: str) -> Experiment:
+        return self._experiments[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._experiments)
+
+    def __len__(self) -> int:
+        return len(self._experiments)
+
+    def running_on(self, tenant: str, page: str | None = None) -> list[Experiment]:
+        """The running experiments of ``tenant`` (on ``page`` when given)."""
+        return [
+            e
+            for e in self.values()
+            if e.running and tenant in e.tenants and (page is None or page in e.pages)
+        ]
+
+
+def load_experiments(
+    path: Path,
+    tenants: Mapping[str, Any],
+    pages: Mapping[str, set[str]] | None = None,
+    *,
+    display_path: str | None = None,
+) -> Experiments:
+    """Read and check ``path`` (no file: no experiments). ``pages`` (tenant → landing page
+    names), when given, lets the check name pages that do not exist."""
+    shown = display_path or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Experiments({})
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        problem = Problem(shown, toml_error_line(exc), message=f"invalid TOML: {exc}")
+        raise SourceError([problem]) from None
+    problems: list[Problem] = []
+    for key in sorted(set(data) - {"experiments"}):
+        problems.append(
+            Problem(
+                shown,
+                locate(text, key, "experiments"),
+                key,
+                "unknown top-level key",
+                "experiments are tables named [experiments.KEY]",
+            )
+        )
+    tables = data.get("experiments", {})
+    experiments: dict[str, Experiment] = {}
+    for key, table in tables.items() if isinstance(tables, dict) else ():
+        check = _Checker(shown, text, key, problems)
+        experiment = check.experiment(table, tenants, pages)
+        if experiment is not None:
+            experiments[key] = experiment
+    _check_overlaps(experiments, shown, text, problems)
+    if problems:
+        raise SourceError(problems)
+    return Experiments(experiments)
+
+
+class _Checker:
+    """Checks one ``[experiments.KEY]`` table, adding a Problem per mistake."""
+
+    def __init__(self, shown: str, text: str, key: str, problems: list[Problem]):
+        self.shown, self.text, self.key, self.problems = shown, text, key, problems
+
+    def problem(self, field: str, message: str, hint: str | None = None) -> None:
+        item = re.match(r"variants\[(\d+)\](?:\.(\w+))?$", field)
+        if item:
+            line = self.variant_line(int(item.group(1)), item.group(2))
+        else:
+            line = locate(self.text, field.split(".")[0], "experiments", self.key)
+        self.problems.append(
+            Problem(self.shown, line, f"experiments.{self.key}.{field}", message, hint)
+        )
+
+    def variant_line(self, index: int, field: str | None) -> int | None:
+        """The line of the ``index``-th ``[[experiments.KEY.variants]]`` (or of its field)."""
+        header = re.compile(rf"^\s*\[\[\s*experiments\.{re.escape(self.key)}\.variants\s*\]\]")
+        lines = self.text.splitlines()
+        starts = [i for i, line in enumerate(lines) if header.match(line)]
+        if index >= len(starts):
+            return locate(self.text, "variants", "experiments", self.key)
+        start = starts[index]
+        if field:
+            for i in range(start + 1, len(lines)):
+                if lines[i].lstrip().startswith("["):
+                    break
+                if re.match(rf"^\s*{field}\s*=", lines[i]):
+                    return i + 1
+        return start + 1
+
+    def experiment(self, table: Any, tenants: Mapping[str, Any], pages) -> Experiment | None:
+        start = len(self.problems)
+        if not _KEY.match(self.key):
+            self.problem(
+                "key",
+                f"{self.key!r} is not a valid key",
+                "use lowercase letters, digits and dashes: it is in cookie names",
+            )
+        if not isinstance(table, dict):
+            self.problem("key", "must be a table")
+            return None
+        for extra in sorted(set(table) - set(KEYS)):
+            self.problem(extra, "unknown field", f"the fields are: {', '.join(KEYS)}")
+        chosen = self.tenants(table.get("tenants"), tenants)
+        names = self.pages(table.get("pages"), chosen, pages)
+        variants = self.variants(table.get("variants"))
+        coverage = table.get("coverage", 1.0)
+        if (
+            isinstance(coverage, bool)
+            or not isinstance(coverage, int | float)
+            or not (0 <= coverage <= 1)
+        ):
+            self.problem(
+                "coverage",
+                f"{coverage!r} is not a share between 0 and 1",
+                "e.g. 0.4 puts 40% of visitors in the test",
+            )
+        status = table.get("status", "draft")
+        if status not in STATUSES:
+            self.problem("status", f"{status!r} is not a status", "use " + ", ".join(STATUSES))
+        seed = table.get("seed", "")
+        if not isinstance(seed, str):
+            self.problem("seed", "must be a string")
+        if len(self.problems) > start:
+            return None
+        return Experiment(self.key, chosen, names, variants, float(coverage), status, seed)
+
+    def tenants(self, value: Any, known: Mapping[str, Any]) -> tuple[str, ...]:
+        if value == "all":
+            return tuple(known)
+        if not isinstance(value, list) or not value or not all(isinstance(t, str) for t in value):
+            self.problem(
+                "tenants",
+                'must be a list of tenant keys, or "all"',
+                f"tenants are: {', '.join(known)}",
+            )
+            return ()
+        for tenant in value:
+            if tenant not in known:
+                self.problem(
+                    "tenants",
+                    f"unknown tenant {tenant!r}",
+                    f"site/tenants.toml has: {', '.join(known)}",
+                )
+        return tuple(t for t in value if t in known)
+
+    def pages(self, value: Any, tenants: tuple[str, ...], known) -> tuple[str, ...]:
+        if not isinstance(value, list) or not value or not all(isinstance(p, str) for p in value):
+            self.problem(
+                "pages",
+                "must be a list of landing page names",
+                'e.g. ["pricing"] for content/pages/TENANT/pricing.md',
+            )
+            return ()
+        if known is not None:
+            for tenant in tenants:
+                for page in value:
+                    if page not in known.get(tenant, set()):
+                        self.problem(
+                            "pages",
+                            f"tenant {tenant!r} has no page {page!r}",
+                            f"create content/pages/{tenant}/{page}.md or remove it",
+                        )
+        return tuple(value)
+
+    def variants(self, value: Any) -> tuple[Variant, ...]:
+        hint = "add [[experiments.KEY.variants]] tables with key and weight; the first is control"
+        if not isinstance(value, list) or len(value) < 2:
+            self.problem("variants", "needs two variants or more", hint)
+            return ()
+        variants: list[Variant] = []
+        for i, item in enumerate(value):
+            if not isinstance(item, dict) or set(item) - {"key", "weight"}:
+                self.problem(f"variants[{i}]", "must be a table of key and weight", hint)
+                continue
+            key, weight = item.get("key"), item.get("weight")
+            if not isinstance(key, str) or not _KEY.match(key):
+                self.problem(
+                    f"variants[{i}].key",
+                    f"{key!r} is not a valid key",
+                    "lowercase letters, digits and dashes: it names files and cookies",
+                )
+                continue
+            if any(v.key == key for v in variants):
+                self.problem(
+                    f"variants[{i}].key",
+                    f"duplicate variant key {key!r}",
+                    "each variant needs its own key",
+                )
+                continue
+            if (
+                isinstance(weight, bool)
+                or not isinstance(weight, int | float)
+                or not math.isfinite(weight)
+                or not 0 <= weight <= 1
+            ):
+                self.problem(f"variants[{i}].weight", f"{weight!r} is not a weight between 0 and 1")
+                continue
+            variants.append(Variant(key, float(weight)))
+        total = sum(v.weight for v in variants)
+        if len(variants) == len(value) and not math.isclose(total, 1.0, abs_tol=1e-9):
+            self.problem(
+                "variants",
+                f"the weights add up to {total:g}, not 1",
+                "e.g. 0.5 and 0.5, or 0.34, 0.33 and 0.33",
+            )
+        return tuple(variants)
+
+
+def _check_overlaps(
+    experiments: Mapping[str, Experiment], shown: str, text: str, problems: list[Problem]
+) -> None:
+    """Two running experiments on one page of one tenant would each spoil the other."""
+    seen: dict[tuple[str, str], str] = {}
+    for experiment in experiments.values():
+        if not experiment.running:
+            continue
+        for tenant in experiment.tenants:
+            for page in experiment.pages:
+                other = seen.setdefault((tenant, page), experiment.key)
+                if other != experiment.key:
+                    problems.append(
+                        Problem(
+                            shown,
+                            locate(text, "pages", "experiments", experiment.key),
+                            f"experiments.{experiment.key}.pages",
+                            f"page {page!r} of tenant {tenant!r} is already under running "
+                            f"experiment {other!r}",
+                            "stop one of them, or test another page",
+                        )
+                    )
