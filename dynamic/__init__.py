@@ -24,6 +24,7 @@ from dynamic import (
     mail,
     reset,
     security,
+    split,
     tenancy,
 )
 from dynamic.config import load_config
@@ -46,11 +47,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     tenancy.init_app(app)
     look.init_app(app, tenancy.tenants(app))
+    split.init_app(app, tenancy.tenants(app))
     security.init_app(app)
     mail.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
-    for blueprint in (health.bp, auth.bp, account.bp, reset.bp, api.bp):
+    for blueprint in (health.bp, auth.bp, account.bp, reset.bp, api.bp, split.bp):
         app.register_blueprint(blueprint, url_prefix=PREFIX)
     app.register_blueprint(admin.bp, url_prefix=PREFIX + "/admin")
     return app

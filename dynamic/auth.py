@@ -18,7 +18,7 @@ from flask import (
 from flask_login import login_user, logout_user
 from sqlalchemy.exc import IntegrityError
 
-from dynamic import notify
+from dynamic import notify, split
 from dynamic.db import db
 from dynamic.forms import ActionForm, LoginForm, SignupForm
 from dynamic.look import render
@@ -90,6 +90,8 @@ def signup():
         user.set_password(form.password.data)
         db.session.add(user)
         try:
+            db.session.flush()  # the user's id, for its split-test buckets
+            split.attribute(user)
             db.session.commit()
         except IntegrityError:
             db.session.rollback()

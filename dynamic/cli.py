@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 from email_validator import EmailNotValidError, validate_email
 from flask import Flask, current_app
@@ -65,5 +67,38 @@ def create_admin(email: str, tenant: str | None, password: str | None) -> None:
     click.echo(f"Created admin {user.email} (account {user.id}, tenant {user.tenant}).")
 
 
+@click.group("split")
+def split_group() -> None:
+    """Split tests: see which variant visitors get."""
+
+
+@split_group.command("assign")
+@click.argument("experiment")
+@click.argument("visitor_ids", nargs=-1)
+@with_appcontext
+def split_assign(experiment: str, visitor_ids: tuple[str, ...]) -> None:
+    """Print VISITOR_ID<TAB>VARIANT for each id (from stdin, one per line, when none is given).
+
+    The variant is what the visitor gets while the experiment runs; "-" means outside the
+    experiment's coverage (shown the control, not counted). For support and audits.
+    """
+    from dynamic.split import experiments
+
+    known = experiments()
+    if experiment not in known:
+        raise click.BadParameter(
+            f"no experiment {experiment!r} in site/experiments.toml"
+            + (f"; it has: {', '.join(known)}" if known else ""),
+            param_hint="EXPERIMENT",
+        )
+    test = known[experiment]
+    ids = visitor_ids or (line.strip() for line in sys.stdin)
+    for visitor in ids:
+        if visitor:
+            variant = test.assign(visitor)
+            click.echo(f"{visitor}\t{variant.key if variant else '-'}")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(create_admin)
+    app.cli.add_command(split_group)

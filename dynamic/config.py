@@ -54,6 +54,8 @@ def load_config(environ: Mapping[str, str], instance_path: str) -> dict[str, Any
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "FLOE_TRUSTED_PROXIES": proxies,
         "FLOE_SITE_DIR": environ.get("FLOE_SITE_DIR", str(PROJECT_DIR / "site")),
+        # The static build the service is deployed with: split tests serve variants from it.
+        "FLOE_BUILD_DIR": environ.get("FLOE_BUILD_DIR", str(PROJECT_DIR / "build")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,

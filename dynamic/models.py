@@ -6,7 +6,16 @@ import datetime as dt
 import secrets
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, Index, Integer, String, func
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -101,3 +110,34 @@ class User(UserMixin, db.Model):
 def spend_password_check_time(password: str) -> None:
     """As long as a real password check, for logins with an unknown email."""
     check_password_hash(_NO_ACCOUNT_HASH, password)
+
+
+class Exposure(db.Model):
+    """A visitor's browser confirmed it showed a variant: once per visitor and experiment."""
+
+    __tablename__ = "exposures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    visitor_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    experiment: Mapped[str] = mapped_column(String(64), nullable=False)
+    variant: Mapped[str] = mapped_column(String(64), nullable=False)
+    tenant: Mapped[str] = mapped_column(String(64), nullable=False)
+    seen_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=_now, nullable=False
+    )
+
+    __table_args__ = (
+        UniqueConstraint("visitor_id", "experiment", name="uq_exposures_visitor"),
+        Index("ix_exposures_experiment", "experiment", "variant"),
+    )
+
+
+class UserAssignment(db.Model):
+    """A user's bucket in an experiment, copied at sign-up: payments are credited to it."""
+
+    __tablename__ = "user_assignments"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    experiment: Mapped[str] = mapped_column(String(64), primary_key=True)
+    variant: Mapped[str] = mapped_column(String(64), nullable=False)
+    assigned_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)

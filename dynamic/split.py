@@ -1,0 +1,216 @@
+"""Split tests in the service: the visitor's cookies, the first view of a page under test, the
+exposure beacon, and the buckets copied onto a user at sign-up.
+
+Assignment is a pure function of the visitor id (floe.experiments), so nothing is stored until
+a browser confirms it showed a variant. The cookies only tell the host's edge which pre-rendered
+file to serve next time; the service itself always recomputes the variant from the visitor id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+from pathlib import Path
+
+from flask import Blueprint, Flask, Response, abort, current_app, g, jsonify, request
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from dynamic.db import db
+from dynamic.models import Exposure, User, UserAssignment
+from dynamic.security import csrf
+from floe.experiments import Experiment, Experiments, Variant, load_experiments
+
+bp = Blueprint("split", __name__)
+
+VISITOR_COOKIE = "floe_vid"
+_VISITOR_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+#: Crawlers, link previews and scripts: served like anyone (anything else is cloaking), never
+#: counted. Headless browsers are not listed: real people use them through tools.
+BOTS = re.compile(
+    r"bot\b|bot/|crawl|spider|slurp|bingpreview|facebookexternalhit|embedly|preview|"
+    r"pingdom|uptime|monitor|lighthouse|curl/|wget/|python-|go-http-client|java/|okhttp|"
+    r"httpclient|axios/|node-fetch",
+    re.IGNORECASE,
+)
+OUTSIDE = "none"  # the cookie of visitors outside the test's coverage (they see the control)
+
+
+def init_app(app: Flask, tenants) -> None:
+    site = Path(app.config["FLOE_SITE_DIR"])
+    app.extensions["floe.experiments"] = load_experiments(
+        site / "experiments.toml", tenants, display_path="site/experiments.toml"
+    )
+
+
+def experiments() -> Experiments:
+    return current_app.extensions["floe.experiments"]
+
+
+def assignment_cookie(experiment: str, variant: str | None) -> str:
+    """One cookie name per experiment and variant: hosts match on a cookie's presence."""
+    return f"floe_x_{experiment}_{variant or OUTSIDE}"
+
+
+def is_bot() -> bool:
+    agent = request.headers.get("User-Agent", "")
+    return not agent or bool(BOTS.search(agent))
+
+
+def visitor_id() -> str | None:
+    value = request.cookies.get(VISITOR_COOKIE, "")
+    return value if _VISITOR_ID.match(value) else None
+
+
+def forced(experiment: Experiment) -> Variant | None:
+    """``?floe_force=EXPERIMENT:VARIANT``: show a variant for QA; it is never counted."""
+    key, _, variant = request.args.get("floe_force", "").partition(":")
+    return experiment.variant(variant) if key == experiment.key else None
+
+
+def variant_for(experiment: Experiment, visitor: str) -> Variant | None:
+    """The variant to show (None: outside the coverage); a stopped test shows its control."""
+    return experiment.assign(visitor) if experiment.running else experiment.control
+
+
+def remember(response: Response, experiment: Experiment, visitor: str, variant) -> Response:
+    """Set the visitor id (if new) and the assignment cookie for the host's edge."""
+    secure = current_app.config["SESSION_COOKIE_SECURE"]
+    year = 365 * 86400
+    if request.cookies.get(VISITOR_COOKIE) != visitor:
+        response.set_cookie(
+            VISITOR_COOKIE, visitor, max_age=2 * year, secure=secure, samesite="Lax", httponly=False
+        )
+    response.set_cookie(
+        assignment_cookie(experiment.key, variant.key if variant else None),
+        "1",
+        max_age=year,
+        secure=secure,
+        samesite="Lax",
+        httponly=False,
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def page_name(path: str) -> str:
+    """The landing page a URL path shows: "" is home, "pricing/" is pricing."""
+    return path.strip("/") or "home"
+
+
+def page_file(build: Path, domain: str, path: str, variant: Variant | None, control: Variant):
+    """The pre-rendered HTML of ``path`` in ``variant``: the page's own file for the control
+    (and for visitors outside the test), ``/<page>@<variant>/`` for the others."""
+    site = build / domain
+    if variant is None or variant.key == control.key:
+        return site / path.strip("/") / "index.html"
+    return site / f"{page_name(path)}@{variant.key}" / "index.html"
+
+
+@bp.get("/split/page/", defaults={"path": ""})
+@bp.get("/split/page/<path:path>")
+def page(path: str):
+    """The first view of a page under test: the assigned variant's HTML, from the build output
+    the service is deployed with, and the cookies that let the host's edge serve it next."""
+    build = Path(current_app.config["FLOE_BUILD_DIR"])
+    running = experiments().running_on(g.tenant.key, page_name(path))
+    experiment = running[0] if running else None
+    variant = control = None
+    visitor = visitor_id() or secrets.token_urlsafe(16)
+    if experiment is not None:
+        control = experiment.control
+        variant = forced(experiment) or variant_for(experiment, visitor)
+    file = page_file(build, g.tenant.domain, path, variant, control or Variant("", 0))
+    if not file.is_file():
+        current_app.logger.error("split: no pre-rendered page %s", file)
+        file = page_file(build, g.tenant.domain, path, None, Variant("", 0))
+        if not file.is_file():
+            abort(404)
+    response = Response(file.read_bytes(), mimetype="text/html")
+    response.headers["Cache-Control"] = "private, no-store"
+    if experiment is None or forced(experiment) is not None:
+        return response
+    return remember(response, experiment, visitor, variant)
+
+
+@bp.get("/split/assign")
+def assign():
+    """For hosts that cannot route by cookie: the page's script asks, and swaps in the variant."""
+    key = request.args.get("exp", "")
+    experiment = experiments().get(key)
+    if experiment is None:
+        return jsonify(experiment=key, variant=None)
+    variant = forced(experiment)
+    if variant is not None:
+        return jsonify(experiment=key, variant=variant.key)
+    visitor = visitor_id() or secrets.token_urlsafe(16)
+    variant = variant_for(experiment, visitor)
+    response = jsonify(experiment=key, variant=variant.key if variant else None)
+    return remember(response, experiment, visitor, variant)
+
+
+@bp.post("/split/seen")
+@csrf.exempt
+def seen():
+    """The beacon of a page under test: count one exposure per visitor and experiment."""
+    experiment = experiments().get(request.args.get("exp", ""))
+    visitor = visitor_id()
+    if (
+        experiment is None
+        or not experiment.running
+        or visitor is None
+        or is_bot()
+        or request.args.get("force")
+        or forced(experiment) is not None
+    ):
+        return Response(status=204)
+    variant = experiment.assign(visitor)
+    if variant is None:  # outside the coverage: not in the test
+        return Response(status=204)
+    try:
+        db.session.add(
+            Exposure(
+                visitor_id=visitor,
+                experiment=experiment.key,
+                variant=variant.key,
+                tenant=g.tenant.key,
+            )
+        )
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()  # seen before: counted once
+    except SQLAlchemyError:
+        db.session.rollback()
+        current_app.logger.exception("split: could not count an exposure of %s", experiment.key)
+    return Response(status=204)
+
+
+def attribute(user: User) -> None:
+    """Copy the visitor's buckets onto ``user`` (flushed, not committed: the sign-up commits).
+
+    The experiments are those the visitor confirmed seeing, or holds an assignment cookie of;
+    the variant is always recomputed from the visitor id, never taken from a cookie.
+    """
+    visitor = visitor_id()
+    if visitor is None:
+        return
+    seen_at = dict(
+        db.session.execute(
+            db.select(Exposure.experiment, Exposure.seen_at).where(Exposure.visitor_id == visitor)
+        ).all()
+    )
+    now = dt.datetime.now(dt.UTC)
+    for experiment in experiments().values():
+        cookie = any(name.startswith(f"floe_x_{experiment.key}_") for name in request.cookies)
+        if experiment.key not in seen_at and not cookie:
+            continue
+        variant = experiment.assign(visitor)
+        if variant is not None:
+            db.session.add(
+                UserAssignment(
+                    user_id=user.id,
+                    experiment=experiment.key,
+                    variant=variant.key,
+                    assigned_at=seen_at.get(experiment.key, now),
+                )
+            )

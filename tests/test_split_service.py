@@ -1,0 +1,274 @@
+"""Split tests in the dynamic service, on SQLite and PostgreSQL: the first view of a page under
+test, the assignment cookies, the exposure beacon (once per visitor; never bots or forced
+views), and the buckets copied onto a user at sign-up."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from dynamic import create_app
+from dynamic.db import db
+from dynamic.models import Exposure, User, UserAssignment
+from tests.accounts import HOST, signup
+from tests.conftest import REPO, TENANT_HOST
+
+BROWSER = {**HOST, "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0 Safari/537.36"}
+EXPERIMENTS = """
+[experiments.pricing-headline]
+tenants = ["freelancers"]
+pages = ["pricing"]
+status = "running"
+
+[[experiments.pricing-headline.variants]]
+key = "control"
+weight = 0.5
+
+[[experiments.pricing-headline.variants]]
+key = "annual-first"
+weight = 0.5
+
+[experiments.home-hero]
+tenants = ["freelancers"]
+pages = ["home"]
+status = "running"
+coverage = 0.4
+
+[[experiments.home-hero.variants]]
+key = "control"
+weight = 0.5
+
+[[experiments.home-hero.variants]]
+key = "short"
+weight = 0.5
+
+[experiments.old-test]
+tenants = ["freelancers"]
+pages = ["features"]
+status = "stopped"
+
+[[experiments.old-test.variants]]
+key = "control"
+weight = 0.5
+
+[[experiments.old-test.variants]]
+key = "bold"
+weight = 0.5
+"""
+PAGES = {
+    "pricing/index.html": "CONTROL pricing",
+    "pricing@annual-first/index.html": "VARIANT annual-first",
+    "index.html": "CONTROL home",
+    "home@short/index.html": "VARIANT short",
+    "features/index.html": "CONTROL features",
+    "features@bold/index.html": "VARIANT bold",
+}
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path):
+    """The service with three experiments and a build output holding their variants."""
+    from flask_migrate import upgrade
+
+    site = tmp_path / "site"
+    shutil.copytree(REPO / "site", site)
+    (site / "experiments.toml").write_text(EXPERIMENTS)
+    build = tmp_path / "build" / TENANT_HOST
+    for name, text in PAGES.items():
+        (build / name).parent.mkdir(parents=True, exist_ok=True)
+        (build / name).write_text(f"<!doctype html><title>{text}</title>")
+    service = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url.replace(
+                "postgresql://", "postgresql+psycopg://"
+            ),
+            "FLOE_SITE_DIR": str(site),
+            "FLOE_BUILD_DIR": str(tmp_path / "build"),
+        }
+    )
+    with service.app_context():
+        upgrade()
+    yield service
+    with service.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def experiment(app, key: str):
+    return app.extensions["floe.experiments"][key]
+
+
+def visit(client, path: str = "/app/split/page/pricing/", headers=BROWSER):
+    response = client.get(path, headers=headers)
+    assert response.status_code == 200
+    return response
+
+
+def cookie(client, name: str) -> str | None:
+    found = client.get_cookie(name, domain=TENANT_HOST)
+    return found.value if found else None
+
+
+def assignment_cookies(client) -> list[str]:
+    return sorted(c.key for c in client._cookies.values() if c.key.startswith("floe_x_"))
+
+
+def exposures(app) -> list[tuple[str, str]]:
+    with app.app_context():
+        return [(e.experiment, e.variant) for e in db.session.scalars(db.select(Exposure))]
+
+
+def test_first_view_serves_the_assigned_variant_and_keeps_it(app) -> None:
+    test = experiment(app, "pricing-headline")
+    shown = set()
+    for _ in range(40):
+        client = app.test_client()
+        response = visit(client)
+        visitor = cookie(client, "floe_vid")
+        variant = test.assign(visitor).key
+        expected = "VARIANT annual-first" if variant == "annual-first" else "CONTROL pricing"
+        assert expected in response.text
+        assert response.headers["Cache-Control"] == "private, no-store"
+        assert assignment_cookies(client) == [f"floe_x_pricing-headline_{variant}"]
+        again = visit(client)  # a reload keeps the visitor and the variant
+        assert again.text == response.text and cookie(client, "floe_vid") == visitor
+        shown.add(variant)
+    assert shown == {"control", "annual-first"}
+
+
+def test_visitors_outside_the_coverage_see_the_control_with_a_cookie(app) -> None:
+    test = experiment(app, "home-hero")
+    outside = 0
+    for _ in range(30):
+        client = app.test_client()
+        response = visit(client, "/app/split/page/")
+        variant = test.assign(cookie(client, "floe_vid"))
+        if variant is None:
+            outside += 1
+            assert "CONTROL home" in response.text
+            assert assignment_cookies(client) == ["floe_x_home-hero_none"]
+    assert outside > 0
+
+
+def test_a_stopped_experiment_or_a_missing_variant_file_serves_the_control(app) -> None:
+    client = app.test_client()
+    assert "CONTROL features" in visit(client, "/app/split/page/features/").text
+    (
+        Path(app.config["FLOE_BUILD_DIR"]) / TENANT_HOST / "pricing@annual-first" / "index.html"
+    ).unlink()
+    for _ in range(10):
+        assert "CONTROL pricing" in visit(app.test_client()).text
+    assert app.test_client().get("/app/split/page/nothing/", headers=BROWSER).status_code == 404
+
+
+def test_a_forced_variant_is_shown_and_never_counted(app) -> None:
+    client = app.test_client()
+    response = visit(client, "/app/split/page/pricing/?floe_force=pricing-headline:annual-first")
+    assert "VARIANT annual-first" in response.text and assignment_cookies(client) == []
+    visit(client)  # now assigned for real
+    client.post("/app/split/seen?exp=pricing-headline&force=1", headers=BROWSER)
+    client.post(
+        "/app/split/seen?exp=pricing-headline&floe_force=pricing-headline:annual-first",
+        headers=BROWSER,
+    )
+    assert exposures(app) == []
+
+
+def test_an_exposure_counts_once_per_visitor_and_never_for_bots(app) -> None:
+    test = experiment(app, "pricing-headline")
+    client = app.test_client()
+    visit(client)
+    for _ in range(3):
+        beacon = client.post("/app/split/seen?exp=pricing-headline", headers=BROWSER)
+        assert beacon.status_code == 204
+    assert exposures(app) == [("pricing-headline", test.assign(cookie(client, "floe_vid")).key)]
+
+    bot = app.test_client()
+    googlebot = {**HOST, "User-Agent": "Mozilla/5.0 (compatible; Googlebot/2.1)"}
+    assert "<title>" in visit(bot, headers=googlebot).text  # served like anyone
+    assert bot.post("/app/split/seen?exp=pricing-headline", headers=googlebot).status_code == 204
+    cookieless = app.test_client()
+    assert (
+        cookieless.post("/app/split/seen?exp=pricing-headline", headers=BROWSER).status_code == 204
+    )
+    assert len(exposures(app)) == 1
+
+
+def test_the_beacon_needs_no_csrf_token_and_survives_a_database_error(app, monkeypatch) -> None:
+    client = app.test_client()
+    visit(client)
+
+    def broken():
+        raise OperationalError("INSERT", {}, Exception("the database is down"))
+
+    monkeypatch.setattr(db.session, "commit", broken)
+    assert client.post("/app/split/seen?exp=pricing-headline", headers=BROWSER).status_code == 204
+    monkeypatch.undo()
+    assert exposures(app) == []
+
+
+def test_assign_answers_json_for_hosts_without_cookie_routing(app) -> None:
+    client = app.test_client()
+    answer = client.get("/app/split/assign?exp=pricing-headline", headers=BROWSER).get_json()
+    expected = experiment(app, "pricing-headline").assign(cookie(client, "floe_vid")).key
+    assert answer == {"experiment": "pricing-headline", "variant": expected}
+    assert assignment_cookies(client) == [f"floe_x_pricing-headline_{expected}"]
+    unknown = client.get("/app/split/assign?exp=nope", headers=BROWSER).get_json()
+    assert unknown == {"experiment": "nope", "variant": None}
+
+
+def test_sign_up_copies_the_visitors_buckets(app) -> None:
+    client = app.test_client()
+    visit(client)
+    client.post("/app/split/seen?exp=pricing-headline", headers=BROWSER)
+    visit(client, "/app/split/page/")  # assigned (cookie), not confirmed
+    visitor = cookie(client, "floe_vid")
+    # A hand-made cookie claiming the other variant changes nothing: the id decides.
+    client.set_cookie("floe_x_pricing-headline_annual-first", "1", domain=TENANT_HOST)
+    client.set_cookie("floe_x_pricing-headline_control", "1", domain=TENANT_HOST)
+    assert signup(client).status_code == 302
+    with app.app_context():
+        user = User.find("ada@example.com")
+        stored = {
+            a.experiment: a.variant
+            for a in db.session.scalars(
+                db.select(UserAssignment).where(UserAssignment.user_id == user.id)
+            )
+        }
+    expected = {}
+    for key in ("pricing-headline", "home-hero"):
+        variant = experiment(app, key).assign(visitor)
+        if variant is not None:
+            expected[key] = variant.key
+    assert stored == expected and "pricing-headline" in stored
+
+
+def test_split_assign_command(app) -> None:
+    runner = app.test_cli_runner()
+    test = experiment(app, "home-hero")
+    ids = [f"visitor-{i:04d}-abcdefgh" for i in range(20)]
+    result = runner.invoke(args=["split", "assign", "home-hero", *ids])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines == [f"{i}\t{(test.assign(i).key if test.assign(i) else '-')}" for i in ids]
+    piped = runner.invoke(args=["split", "assign", "home-hero"], input="\n".join(ids) + "\n")
+    assert piped.output.splitlines() == lines
+    unknown = runner.invoke(args=["split", "assign", "nope"])
+    assert unknown.exit_code == 2 and "no experiment 'nope'" in unknown.output
+
+
+def test_bad_experiments_refuse_to_start(tmp_path) -> None:
+    site = tmp_path / "site"
+    shutil.copytree(REPO / "site", site)
+    (site / "experiments.toml").write_text(
+        EXPERIMENTS.replace("weight = 0.5\n", "weight = 0.6\n", 1)
+    )
+    from floe.errors import SourceError
+
+    with pytest.raises(
+        SourceError, match=r"experiments\.pricing-headline\.variants: the weights add up to 1\.1"
+    ):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "FLOE_SITE_DIR": str(site)})
