@@ -133,7 +133,7 @@ def build(
     """Build the sites: every tenant, or those named by --tenant."""
     out = (out_dir or paths.root / "build").resolve()
     day = today.date() if today else dt.date.today()
-    inputs = fingerprint.scan_inputs(paths.root, tenants, drafts, day)
+    inputs = fingerprint.inputs_digest(paths.root, tenants, drafts, day)
     last = None if clean else fingerprint.unchanged_since_last_build(out / ".floe-cache", inputs)
     if last is not None:
         for tenant in last["tenants"]:

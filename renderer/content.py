@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import os
 import re
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field, replace
@@ -22,9 +21,8 @@ from markdown.extensions.toc import slugify
 from floe.errors import Problem, SourceError
 from floe.tenants import Tenant
 from renderer.frontmatter import ContentPages, FrontMatter, SourcePage, parse_front_matter
-from renderer.markdown import Rendered, asset_refs, conversion_key, convert_all
+from renderer.markdown import Rendered, convert_all
 from renderer.progress import Progress
-from renderer.records import RecordStore, snippet_hashes
 from renderer.snippets import SnippetSource, expand_snippets
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -192,11 +190,6 @@ class ContentReader:
         with self._app.app_context():
             return {page.path: page for page in self.pages}  # type: ignore[misc]
 
-    def parse(self, path: str, text: str) -> SourcePage:
-        """The page of one file whose ``text`` the caller read, parsed as :meth:`read` does."""
-        with self._app.app_context():
-            return self.pages._parse(text, path, os.path.dirname(path).replace("/", os.sep))
-
 
 def load_corpus(
     content_dir: Path,
@@ -210,64 +203,44 @@ def load_corpus(
     conversions: MutableMapping[str, Rendered] | None = None,
     jobs: int = 1,
     progress: Progress | None = None,
-    records: RecordStore | None = None,
 ) -> Corpus:
     """Load and check all content; raise :class:`SourceError` listing every problem.
 
     ``assets`` (fingerprinted files of site/static) lets images and share images be checked
     and given their cacheable URLs. ``conversions`` caches markdown conversions between builds.
-    ``records`` (see :mod:`renderer.records`) holds the last build's records: those made from
-    the same file in the same context are reused, and only the other files are read.
     """
     today = today or dt.date.today()
     reader = reader or ContentReader(content_dir)
     root = display_root or content_dir.parent
-    if records is None:
-        sources = reader.read()
-        paths = sorted(sources)
-        page = sources.__getitem__
-    else:
-        paths = records.files.paths()
-
-        def page(path: str) -> SourcePage:
-            return reader.parse(path, records.files.text(path))
-
+    sources = reader.read()
     prefix = _display(content_dir, root, "x")[: -len("x.md")]  # "content/", usually
-    shown = {path: f"{prefix}{path}.md" for path in paths}
+    shown = {path: f"{prefix}{path}.md" for path in sources}
     problems: list[Problem] = []
 
     snippets: dict[str, SnippetSource] = {}
-    for path in paths:
+    for path, page in sorted(sources.items()):
         if path.startswith("snippets/"):
             name = path[len("snippets/") :]
-            source = page(path)
-            snippets[name] = SnippetSource(name, shown[path], source.body, source.body_line)
+            snippets[name] = SnippetSource(name, shown[path], page.body, page.body_line)
+
+    posts: list[Post] = []
+    pages: list[LandingPage] = []
+    for path, page in sorted(sources.items()):
+        folder, _, rest = path.partition("/")
+        if folder == "posts" and "/" not in rest:
+            post = _read_post(
+                page, shown[path], rest, tenants, problems, assets, reader.front_matter
+            )
+            if post is not None:
+                posts.append(post)
+        elif folder == "pages":
+            landing = _read_page(page, shown[path], rest, tenants, problems, reader.front_matter)
+            if landing is not None:
+                pages.append(landing)
 
     corpus = Corpus(posts=[], pages=[], snippets=snippets, drafts=drafts, today=today)
-    hashes = snippet_hashes({name: snippet.text for name, snippet in snippets.items()})
-    context = _Context(tuple(tenants), assets, hashes)
-    reused: list[Post | LandingPage] = []
-    fresh: list[Post | LandingPage] = []
-    for path in paths:
-        folder, _, rest = path.partition("/")
-        if not (folder == "posts" and "/" not in rest or folder == "pages"):
-            continue
-        if records is not None:
-            found = _reuse(records, path, shown[path], context, corpus)
-            if found is not None:
-                reused.append(found)
-                continue
-        if folder == "posts":
-            record = _read_post(
-                page(path), shown[path], rest, tenants, problems, assets, reader.front_matter
-            )
-        else:
-            record = _read_page(page(path), shown[path], rest, tenants, problems, reader.front_matter)
-        if record is not None:
-            fresh.append(record)
-
-    converted = _expand_all(
-        fresh,
+    posts = _expand_all(
+        [*posts, *pages],
         lambda r: isinstance(r, LandingPage) or corpus.included(r),
         snippets,
         problems,
@@ -276,60 +249,17 @@ def load_corpus(
         jobs,
         progress,
     )
-    if records is not None:
-        path_of = {file: path for path, file in shown.items()}
-        for made in converted:
-            records.keep(
-                path_of[made.record.file],
-                made.record,
-                context.tenants,
-                assets,
-                _asset_names(made),
-                context.snippets,
-                made.conversion,
-            )
-    every = [*reused, *(made.record for made in converted)]
+    pages = [p for p in posts if isinstance(p, LandingPage)]
+    posts = [p for p in posts if isinstance(p, Post)]
     corpus.posts = sorted(
-        (p for p in every if isinstance(p, Post)), key=lambda p: (p.date, p.slug), reverse=True
+        (p for p in posts if p is not None), key=lambda p: (p.date, p.slug), reverse=True
     )
-    corpus.pages = sorted(
-        (p for p in every if isinstance(p, LandingPage)), key=lambda p: (p.tenant, p.name)
-    )
+    corpus.pages = sorted((p for p in pages if p is not None), key=lambda p: (p.tenant, p.name))
     _check_slugs(corpus.posts, tenants, problems)
     _check_home_pages(corpus.pages, tenants, content_dir, root, problems)
     if problems:
         raise SourceError(problems)
     return corpus
-
-
-@dataclass(frozen=True)
-class _Context:
-    """What a record depends on besides its own file."""
-
-    tenants: tuple[str, ...]
-    assets: Mapping[str, Any] | None
-    #: snippet name → hash of its text
-    snippets: Mapping[str, str]
-
-
-def _reuse(
-    records: RecordStore, path: str, file: str, context: _Context, corpus: Corpus
-) -> Post | LandingPage | None:
-    """The last build's record of ``path`` if still valid, converted as this build needs."""
-    found = records.reuse(path, file, context.tenants, context.assets, context.snippets)
-    if found is None:
-        return None
-    if isinstance(found, LandingPage) or corpus.included(found):
-        return found if found.rendered is not None else None  # published now: convert it
-    return found if found.rendered is None else replace(found, rendered=None)
-
-
-def _asset_names(made: _Made) -> set[str]:
-    """Assets whose fingerprint the record depends on: its image and those its text names."""
-    names = set(made.assets)
-    if isinstance(made.record, Post) and made.record.image.startswith("/static/"):
-        names.add(made.record.image.removeprefix("/static/"))
-    return names
 
 
 def _display(content_dir: Path, root: Path, path: str) -> str:
@@ -598,17 +528,6 @@ def _read_page(
     return landing if f.ok else None
 
 
-@dataclass(frozen=True)
-class _Made:
-    """A record made from its file by this build."""
-
-    record: Post | LandingPage
-    #: The conversion's key (None: not published, not converted).
-    conversion: str | None
-    #: The assets its expanded markdown names.
-    assets: frozenset[str]
-
-
 def _expand_all(
     records: list[Any],
     published: Callable[[Any], bool],
@@ -618,7 +537,7 @@ def _expand_all(
     conversions: MutableMapping[str, Rendered] | None,
     jobs: int,
     progress: Progress | None,
-) -> list[_Made]:
+) -> list[Any]:
     """Expand snippets in every record (to report problems, drafts too) and convert the
     markdown of the published ones: from ``conversions`` when it holds the same text, else
     in ``jobs`` processes."""
@@ -631,19 +550,13 @@ def _expand_all(
             continue
         expanded.append((record, result))
     texts = [result.text for record, result in expanded if published(record)]
-    keys = [conversion_key(text, assets) for text in texts]
-    rendered = iter(zip(convert_all(texts, assets, conversions, jobs, progress, keys), keys))
-    made = []
-    for record, result in expanded:
-        html, key = next(rendered) if published(record) else (None, None)
-        made.append(
-            _Made(
-                replace(record, rendered=html, snippets=result.snippets),
-                key,
-                frozenset(asset_refs(result.text)),
-            )
+    rendered = iter(convert_all(texts, assets, conversions, jobs, progress))
+    return [
+        replace(
+            record, rendered=next(rendered) if published(record) else None, snippets=result.snippets
         )
-    return made
+        for record, result in expanded
+    ]
 
 
 def _check_slugs(posts: list[Post], tenants: Mapping[str, Tenant], problems: list[Problem]) -> None:

@@ -46,7 +46,6 @@ from renderer.markdown import Rendered
 from renderer.parallel import default_jobs, fork_map
 from renderer.paths import ProjectPaths
 from renderer.progress import Progress, Silent
-from renderer.records import RecordStore, SourceFiles
 from renderer.sources import Sources, load_sources
 
 #: Frozen-Flask settings, chosen so that a mistake fails the build instead of shipping.
@@ -121,7 +120,7 @@ def build_sites(
     drafts: bool = False,
     today: dt.date | None = None,
     clean: bool = False,
-    inputs: fingerprint.Inputs | None = None,
+    inputs: str | None = None,
     jobs: int | None = None,
     progress: Progress | None = None,
 ) -> list[TenantResult]:
@@ -159,7 +158,7 @@ def _build_sites(
     drafts: bool,
     today: dt.date | None,
     clean: bool,
-    inputs: fingerprint.Inputs | None,
+    inputs: str | None,
     jobs: int | None,
     progress: Progress | None,
 ) -> list[TenantResult]:
@@ -168,19 +167,18 @@ def _build_sites(
     version = code_version_cached()
     cache = BuildCache(version) if clean else load_cache(cache_path(out_dir), version)
     conversions = _Reused(cache.conversions)
+    front_matter = _Reused(cache.front_matter)
     related = _Reused(cache.related)
-    files = SourceFiles(paths.content, cache.files, inputs)
-    records = RecordStore(files, cache.records, conversions)
+    reader = ContentReader(paths.content, front_matter)
     sources = load_sources(
         paths,
         drafts=drafts,
         today=today,
         conversions=conversions,
-        reader=ContentReader(paths.content),
+        reader=reader,
         related=related,
         jobs=jobs,
         progress=progress,
-        records=records,
     )
     selected = list(tenants) if tenants else list(sources.tenants)
     unknown = [t for t in selected if t not in sources.tenants]
@@ -253,8 +251,7 @@ def _build_sites(
                 )
             )
         cache.conversions = conversions.used
-        cache.files = files.state
-        cache.records = records.entries
+        cache.front_matter = front_matter.used
         cache.related = related.used
         save_cache(cache_path(out_dir), cache)
         if inputs is not None:

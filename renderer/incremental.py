@@ -27,11 +27,11 @@ from renderer.assets import BUNDLE, AssetManifest
 from renderer.catalog import Catalog
 from renderer.content import LandingPage, Post
 from renderer.fingerprint import code_digest
+from renderer.frontmatter import FrontMatter
 from renderer.markdown import Rendered
-from renderer.records import Entry, FileState
 from renderer.sources import Sources
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 1
 _CATALOG_USE = re.compile(r"\bcatalog\b(?:\.(\w+))?")
 #: extends/include/import/from: a quoted name, or anything else (chosen at run time).
 _TEMPLATE_REF = re.compile(
@@ -51,10 +51,8 @@ class BuildCache:
 
     version: str
     conversions: dict[str, Rendered] = field(default_factory=dict)
-    #: content path (``posts/x``) → the file as the last build saw it
-    files: dict[str, FileState] = field(default_factory=dict)
-    #: content path → its record and what it was made from
-    records: dict[str, Entry] = field(default_factory=dict)
+    #: front-matter text → parsed front matter
+    front_matter: dict[str, FrontMatter] = field(default_factory=dict)
     #: what related posts depend on → the related posts' files
     related: dict[tuple, list[str]] = field(default_factory=dict)
     #: tenant → URL → page key
