@@ -37,6 +37,8 @@ def safe_next(target: str | None) -> str:
     fallback = url_for("account.index")
     if not target or "\\" in target or target.startswith("//"):
         return fallback
+    if any(ord(c) < 32 or ord(c) == 127 for c in target):  # no header splitting
+        return fallback
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/"):
         return fallback
@@ -63,8 +65,12 @@ def set_hint(response: Response) -> Response:
 
 
 def end_session(response: Response) -> Response:
-    logout_user()
+    """Log out on this device: session, remember-me cookie and hint go; messages stay."""
+    flashes = session.get("_flashes")
     session.clear()
+    logout_user()  # after clear(): it leaves the order to delete the remember-me cookie
+    if flashes:
+        session["_flashes"] = flashes
     response.delete_cookie(HINT_COOKIE, path="/")
     return response
 
@@ -74,15 +80,16 @@ def _login_key() -> str:
     return "login:" + User.normalize(request.form.get("email", ""))
 
 
-def _failed(response: Response) -> bool:
-    return response.status_code != 302
-
-
 def _limit() -> str:
     return current_app.config["FLOE_LOGIN_LIMIT"]
 
 
+def _signup_limit() -> str:
+    return current_app.config["FLOE_SIGNUP_LIMIT"]
+
+
 @bp.route("/signup", methods=["GET", "POST"])
+@limiter.limit(_signup_limit, methods=["POST"])
 def signup():
     form = SignupForm()
     if form.validate_on_submit():
@@ -107,15 +114,17 @@ def signup():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_limit, methods=["POST"], deduct_when=_failed)
-@limiter.limit(_limit, methods=["POST"], key_func=_login_key, deduct_when=_failed)
+# Every attempt counts, before it is checked: counting only failures afterwards would let
+# concurrent guesses through before the first one is counted.
+@limiter.limit(_limit, methods=["POST"])
+@limiter.limit(_limit, methods=["POST"], key_func=_login_key)
 def login():
     form = LoginForm()
     if form.validate_on_submit():
         user = User.find(form.email.data)
         if user is None:
             spend_password_check_time(form.password.data)
-        elif user.is_active and user.check_password(form.password.data):
+        elif user.check_password(form.password.data) and user.is_active:
             start_session(user, remember=form.remember.data)
             return set_hint(redirect(safe_next(request.args.get("next"))))
         form.password.errors.append("Wrong email or password.")

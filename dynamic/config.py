@@ -66,6 +66,7 @@ def load_config(environ: Mapping[str, str], instance_path: str) -> dict[str, Any
         # Rate limits: in memory for one process; a redis:// URL for several workers.
         "RATELIMIT_STORAGE_URI": environ.get("FLOE_RATELIMIT_STORAGE_URL", "memory://"),
         "FLOE_LOGIN_LIMIT": environ.get("FLOE_LOGIN_LIMIT", "10 per minute"),
+        "FLOE_SIGNUP_LIMIT": environ.get("FLOE_SIGNUP_LIMIT", "10 per hour"),
         "FLOE_RESET_LIMIT": environ.get("FLOE_RESET_LIMIT", "5 per hour"),
         "REMEMBER_COOKIE_DURATION": dt.timedelta(days=_number(environ, "FLOE_REMEMBER_DAYS", 30)),
         # How long mailed links work, in seconds.

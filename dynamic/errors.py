@@ -32,8 +32,9 @@ def init_app(app: Flask) -> None:
     def headers(response: Response) -> Response:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
-        # Reset and verification links carry a token in the path: never send it onwards.
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        # Reset and verification links carry a token in the path: never send it to another
+        # site. Same-origin requests keep their Referer: Flask-WTF checks it over HTTPS.
+        response.headers.setdefault("Referrer-Policy", "same-origin")
         if request.endpoint != "static_asset":
             response.headers.setdefault("Cache-Control", "private, no-store")
         return response

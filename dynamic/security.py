@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, session
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import LoginManager
+from flask_login import LoginManager, user_loaded_from_cookie
 from flask_wtf.csrf import CSRFProtect
 
 from dynamic.db import db
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address)
+# If Redis is unreachable, limits fall back to this process's memory rather than failing logins.
+limiter = Limiter(key_func=get_remote_address, in_memory_fallback_enabled=True, swallow_errors=True)
 
 
 def init_app(app: Flask) -> None:
@@ -35,3 +36,10 @@ def load_user(user_id: str):
     if user is None or not user.is_active or user.session_token != token:
         return None
     return user
+
+
+@user_loaded_from_cookie.connect
+def keep_session_protection(app, user) -> None:
+    """A session restored from the remember-me cookie belongs to this browser: record its
+    identifier, as login_user does, or "strong" protection would end it on the next request."""
+    session["_id"] = login_manager._session_identifier_generator()

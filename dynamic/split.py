@@ -33,7 +33,10 @@ BOTS = re.compile(
     r"httpclient|axios/|node-fetch",
     re.IGNORECASE,
 )
-OUTSIDE = "none"  # the cookie of visitors outside the test's coverage (they see the control)
+#: The cookie of visitors outside the test's coverage (they see the control).
+OUTSIDE = "none"
+#: The path of a landing page, as the build writes them: "" (home) or "name/".
+_PAGE_PATH = re.compile(r"^(?:[a-z0-9][a-z0-9-]{0,99}/)?$")
 
 
 def init_app(app: Flask, tenants) -> None:
@@ -112,6 +115,8 @@ def page_file(build: Path, domain: str, path: str, variant: Variant | None, cont
 def page(path: str):
     """The first view of a page under test: the assigned variant's HTML, from the build output
     the service is deployed with, and the cookies that let the host's edge serve it next."""
+    if not _PAGE_PATH.match(path):  # landing pages only: never a path out of the build
+        abort(404)
     build = Path(current_app.config["FLOE_BUILD_DIR"])
     running = experiments().running_on(g.tenant.key, page_name(path))
     experiment = running[0] if running else None

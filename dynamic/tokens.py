@@ -1,8 +1,9 @@
 """Signed, expiring links for password reset and email verification (itsdangerous).
 
 A token carries the user's id and a digest of the state it is about: the password hash for a
-reset (so the link dies once the password changes, including by using it) and the email for a
-verification (so it dies if the address changes). Nothing is stored server-side.
+reset (so the link dies once the password changes, including by using it, or the address
+changes) and the email for a verification (so it dies if the address changes). Nothing is
+stored server-side.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ def _serializer(purpose: Purpose) -> URLSafeTimedSerializer:
 
 
 def _state(user: User, purpose: Purpose) -> str:
-    value = user.password_hash if purpose is Purpose.RESET else user.email
+    # A reset also proves the address it was mailed to: it dies if the email changes too.
+    value = f"{user.password_hash}\0{user.email}" if purpose is Purpose.RESET else user.email
     return hashlib.sha256(value.encode()).hexdigest()[:24]
 
 

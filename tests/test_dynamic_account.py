@@ -246,3 +246,32 @@ def test_pages_that_need_a_login_send_anonymous_visitors_to_it(client, path: str
     response = client.get(path, headers=HOST)
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/app/login?next=")
+
+
+def test_a_reset_link_dies_when_the_email_changes(app, client) -> None:
+    """It was mailed to the old address: it must not confirm (or reset) the new one."""
+    signup(client)
+    post_form(client, "/app/reset", email="ada@example.com")
+    link = last_link(app, "ada@example.com")
+    post_form(
+        client,
+        "/app/account",
+        "/app/account/email",
+        **{"email-email": "ada@new.example", "email-current_password": PASSWORD},
+    )
+    assert client.get(link, headers=HOST).status_code == 400
+    assert user(app, "ada@new.example").email_verified_at is None
+
+
+def test_leaving_says_so_on_the_next_page(app, client) -> None:
+    signup(client)
+    post_form(client, "/app/account", "/app/account/sessions")
+    assert "You are logged out on every device" in page(client, "/app/login")
+    login(client)
+    post_form(
+        client,
+        "/app/account",
+        "/app/account/delete",
+        **{"delete-current_password": PASSWORD, "delete-confirm": "y"},
+    )
+    assert "Your account is deleted" in page(client, "/app/login")

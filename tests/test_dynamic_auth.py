@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
 
 from dynamic import create_app
-from tests.accounts import HOST, login, logout, me, signup
+from tests.accounts import HOST, PASSWORD, login, logout, me, signup
 from tests.conftest import TENANT_HOST
 
 
@@ -152,3 +153,80 @@ def test_workers_share_the_login_limit_through_redis(app, database_url, redis_pr
 
     assert worker(True, 5) == [400] * 5
     assert worker(False, 6) == [400] * 5 + [429]  # the 11th failure, in another process
+
+
+def test_logout_ends_a_remembered_login(app) -> None:
+    client = app.test_client()
+    signup(client)
+    logout(client)
+    login(client, remember=True)
+    assert client.get_cookie("remember_token", domain=TENANT_HOST) is not None
+    logout(client)
+    assert client.get_cookie("remember_token", domain=TENANT_HOST) is None
+    assert me(client) == {"authenticated": False}
+    assert client.get("/app/account", headers=HOST).status_code == 302
+
+
+def test_a_remembered_login_lasts_beyond_its_first_request(app) -> None:
+    client = app.test_client()
+    signup(client)
+    logout(client)
+    login(client, remember=True)
+    remember = client.get_cookie("remember_token", domain=TENANT_HOST).value
+    restarted = app.test_client()  # the browser restarted: only the remember cookie is left
+    restarted.set_cookie("remember_token", remember, domain=TENANT_HOST)
+    for _ in range(3):
+        assert me(restarted)["authenticated"] is True
+    assert restarted.get("/app/account", headers=HOST).status_code == 200
+
+
+def test_a_next_with_a_line_break_is_refused(client) -> None:
+    response = signup(client, next_="?next=/app/%0d%0aSet-Cookie:%20x=1")
+    assert response.status_code == 302 and response.headers["Location"] == "/app/account"
+
+
+def test_sign_ups_are_rate_limited(app) -> None:
+    app.config["FLOE_SIGNUP_LIMIT"] = "2 per hour"
+    client = app.test_client()
+    statuses = [signup(client, email=f"user{i}@example.com").status_code for i in range(3)]
+    assert statuses == [302, 302, 429]
+
+
+def test_forms_work_over_https_where_the_referer_is_checked(app) -> None:
+    """Flask-WTF checks the Referer of HTTPS posts: the pages must let browsers send it."""
+    client = app.test_client()
+    base = f"https://{TENANT_HOST}"
+    page = client.get("/app/signup", base_url=base)
+    assert page.headers["Referrer-Policy"] == "same-origin"  # sent to ourselves, nowhere else
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text).group(1)
+    data = {
+        "csrf_token": token,
+        "email": "ada@example.com",
+        "password": PASSWORD,
+        "confirm": PASSWORD,
+    }
+    refused = client.post("/app/signup", base_url=base, data=data)
+    assert refused.status_code == 400  # no Referer: what a no-referrer policy would cause
+    accepted = client.post(
+        "/app/signup", base_url=base, data=data, headers={"Referer": f"{base}/app/signup"}
+    )
+    assert accepted.status_code == 302
+
+
+def test_login_works_while_redis_is_down(database_url) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url.replace(
+                "postgresql://", "postgresql+psycopg://"
+            ),
+            "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/0",
+        }
+    )
+    with app.app_context():
+        upgrade()
+    client = app.test_client()
+    assert signup(client).status_code == 302
+    logout(client)
+    assert login(client).status_code == 302

@@ -272,3 +272,16 @@ def test_bad_experiments_refuse_to_start(tmp_path) -> None:
         SourceError, match=r"experiments\.pricing-headline\.variants: the weights add up to 1\.1"
     ):
         create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "FLOE_SITE_DIR": str(site)})
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/app/split/page/%2e%2e/%2e%2e/etc/",
+        "/app/split/page/%2e%2e/teams.tallystack.example/pricing/",
+        "/app/split/page/" + "a" * 300 + "/",
+        "/app/split/page/pricing/index.html",
+    ],
+)
+def test_only_landing_pages_are_served(app, path: str) -> None:
+    assert app.test_client().get(path, headers=BROWSER).status_code == 404
