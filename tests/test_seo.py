@@ -328,7 +328,9 @@ def test_assets_are_fingerprinted_and_cached_for_a_year(sample_build: Project) -
         assert name in headers
     # Nothing inline that the CSP (no 'unsafe-inline') would block; scripts are our own files.
     for page in html_pages(site).values():
-        assert not page.xpath("//style | //*[@style] | //script[not(@src or @type='application/ld+json')]")
+        assert not page.xpath(
+            "//style | //*[@style] | //script[not(@src or @type='application/ld+json')]"
+        )
         for script in page.xpath("//script[@src]/@src"):
             assert script.startswith("/static/") and (site / script.lstrip("/")).is_file()
 
