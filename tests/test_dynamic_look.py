@@ -79,7 +79,7 @@ def test_answers_are_private_and_not_framed(client) -> None:
     page = client.get("/app/login", headers=HOST)
     assert page.headers["Cache-Control"] == "private, no-store"
     assert page.headers["X-Frame-Options"] == "DENY"
-    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert page.headers["Referrer-Policy"] == "same-origin"
 
 
 def test_a_form_without_its_token_gets_a_page_that_says_what_to_do(client) -> None:
