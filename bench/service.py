@@ -362,6 +362,9 @@ def measure(
         "FLOE_ENV": "production",
         "FLOE_MAILER": "console",  # sign-up may send mail: logged, never sent
         "FLOE_MAIL_FROM": "Floe bench <bench@example.com>",
+        # Production refuses to start without Stripe settings; nothing here pays.
+        "FLOE_STRIPE_SECRET_KEY": "sk_test_bench",
+        "FLOE_STRIPE_WEBHOOK_SECRET": "whsec_bench",
         "FLOE_SECRET_KEY": secrets.token_urlsafe(48),
         "FLOE_DATABASE_URL": database_url,
     }

@@ -22,6 +22,7 @@ from dynamic import (
     health,
     look,
     mail,
+    pay,
     reset,
     security,
     split,
@@ -55,4 +56,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for blueprint in (health.bp, auth.bp, account.bp, reset.bp, api.bp, split.bp):
         app.register_blueprint(blueprint, url_prefix=PREFIX)
     app.register_blueprint(admin.bp, url_prefix=PREFIX + "/admin")
+    pay.init_app(app, tenancy.tenants(app), PREFIX)
     return app

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
 
-from dynamic import notify
+from dynamic import ledger, notify
 from dynamic.auth import end_session, start_session
 from dynamic.db import db
 from dynamic.forms import ActionForm, ChangeEmailForm, ChangePasswordForm, DeleteAccountForm
@@ -17,6 +17,9 @@ from dynamic.security import limiter
 from dynamic.tokens import Purpose, TokenError, user_for_token
 
 bp = Blueprint("account", __name__)
+
+#: The account page shows the latest payments; the billing page shows them all.
+RECENT_PAYMENTS = 5
 
 
 def _forms(**bound: FlaskForm) -> dict[str, FlaskForm]:
@@ -32,7 +35,18 @@ def _forms(**bound: FlaskForm) -> dict[str, FlaskForm]:
 
 
 def _page(status: int = 200, **bound: FlaskForm):
-    return render("auth/account.html", "Your account", status, user=current_user, **_forms(**bound))
+    payments = ledger.payments_of(current_user.id, RECENT_PAYMENTS)
+    return render(
+        "auth/account.html",
+        "Your account",
+        status,
+        user=current_user,
+        entitlement=ledger.entitlement(current_user.id),
+        payments=payments,
+        held=ledger.held_disputes(p.id for p in payments),
+        plans=ledger.plans(),
+        **_forms(**bound),
+    )
 
 
 def _password_confirmed(form: FlaskForm) -> bool:

@@ -1,4 +1,5 @@
-"""The admin: list and search users, send a reset link, deactivate and reactivate.
+"""The admin: list and search users, send a reset link, deactivate and reactivate; payments
+and each user's lifetime value.
 
 Admins only: anonymous visitors go to the login page, other users get 403.
 """
@@ -9,11 +10,11 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import func
 
-from dynamic import notify
+from dynamic import ledger, notify
 from dynamic.db import db
 from dynamic.forms import ActionForm
 from dynamic.look import render
-from dynamic.models import User
+from dynamic.models import Payment, User, UserAssignment
 from dynamic.security import login_manager
 
 bp = Blueprint("admin", __name__)
@@ -37,12 +38,47 @@ def index():
     if query:
         select = select.where(func.lower(User.email).contains(query.lower(), autoescape=True))
     page = db.paginate(select, per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
-    return render("admin/index.html", "Users", page=page, query=query)
+    values = ledger.lifetime_values(user.id for user in page.items)
+    return render("admin/index.html", "Users", page=page, query=query, values=values)
 
 
 @bp.get("/users/<int:user_id>")
 def user(user_id: int):
-    return render("admin/user.html", "User", user=_user(user_id), action=ActionForm())
+    found = _user(user_id)
+    payments = ledger.payments_of(found.id)
+    return render(
+        "admin/user.html",
+        "User",
+        user=found,
+        action=ActionForm(),
+        lifetime_value=ledger.lifetime_value(found.id),
+        entitlement=ledger.entitlement(found.id),
+        payments=payments,
+        held=ledger.held_disputes(p.id for p in payments),
+        buckets=db.session.scalars(
+            db.select(UserAssignment)
+            .where(UserAssignment.user_id == found.id)
+            .order_by(UserAssignment.experiment)
+        ).all(),
+        plans=ledger.plans(),
+    )
+
+
+@bp.get("/payments")
+def payments():
+    """Every payment, newest first, with its user."""
+    select = db.select(Payment).order_by(Payment.created_at.desc(), Payment.id.desc())
+    page = db.paginate(select, per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
+    ids = {payment.user_id for payment in page.items if payment.user_id is not None}
+    users = {u.id: u for u in db.session.scalars(db.select(User).where(User.id.in_(ids)))}
+    return render(
+        "admin/payments.html",
+        "Payments",
+        page=page,
+        users=users,
+        held=ledger.held_disputes(p.id for p in page.items),
+        plans=ledger.plans(),
+    )
 
 
 @bp.post("/users/<int:user_id>/reset")

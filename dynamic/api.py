@@ -1,9 +1,11 @@
-"""JSON for the static pages: is the visitor logged in?"""
+"""JSON for the static pages: is the visitor logged in, and has paid?"""
 
 from __future__ import annotations
 
 from flask import Blueprint, jsonify
 from flask_login import current_user
+
+from dynamic.ledger import entitlement
 
 bp = Blueprint("api", __name__)
 
@@ -13,6 +15,15 @@ def me():
     if not current_user.is_authenticated:
         response = jsonify(authenticated=False)
     else:
-        response = jsonify(authenticated=True, id=current_user.id, email=current_user.email)
+        paid = entitlement(current_user.id)
+        response = jsonify(
+            authenticated=True,
+            id=current_user.id,
+            email=current_user.email,
+            # What the user has paid for (the payment records say; see dynamic/ledger.py).
+            paid=paid.paid,
+            paid_until=paid.until.isoformat() if paid.until else None,
+            plan=paid.plan_key,
+        )
     response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -2,7 +2,7 @@
 
 Development runs with safe defaults (a SQLite file in the instance folder, a development
 secret key, cookies allowed over plain HTTP). ``FLOE_ENV=production`` refuses to start without
-a real secret key and sends cookies over HTTPS only.
+a real secret key or Stripe keys and sends cookies over HTTPS only.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from typing import Any
 
 #: Never a secret: development only, and production refuses it.
 DEVELOPMENT_SECRET = "floe-development-secret-do-not-use-in-production"
+#: Signs the local development payments' webhook events (no Stripe keys); production refuses it.
+DEVELOPMENT_WEBHOOK_SECRET = "whsec_floe_development_do_not_use_in_production"
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -77,7 +79,36 @@ def load_config(environ: Mapping[str, str], instance_path: str) -> dict[str, Any
         "FLOE_MAIL_FROM": environ.get("FLOE_MAIL_FROM", ""),
         "FLOE_SES_REGION": environ.get("FLOE_SES_REGION", "us-east-1"),
         "FLOE_SES_ENDPOINT_URL": environ.get("FLOE_SES_ENDPOINT_URL") or None,
+        # Stripe. Without a key (development only) checkout completes locally (pay_local.py).
+        # Checked by check_stripe when the app is created (tests may override them).
+        "FLOE_STRIPE_SECRET_KEY": environ.get("FLOE_STRIPE_SECRET_KEY", ""),
+        "FLOE_STRIPE_WEBHOOK_SECRET": environ.get("FLOE_STRIPE_WEBHOOK_SECRET", ""),
+        "FLOE_STRIPE_API_BASE": environ.get("FLOE_STRIPE_API_BASE") or None,
     }
+
+
+def check_stripe(config: Mapping[str, Any]) -> None:
+    """Refuse Stripe settings the service cannot take payments with.
+
+    Production needs a key and the webhook endpoint's signing secret. Development without a
+    key pays locally (events signed with DEVELOPMENT_WEBHOOK_SECRET); with a key it needs the
+    secret too, or every webhook would be refused.
+    """
+    key = config.get("FLOE_STRIPE_SECRET_KEY") or ""
+    secret = config.get("FLOE_STRIPE_WEBHOOK_SECRET") or ""
+    where = "the webhook endpoint's signing secret (whsec_…), for https://DOMAIN/app/pay/webhook"
+    if config.get("FLOE_ENV") == "production" and not key:
+        raise ConfigError(
+            "FLOE_STRIPE_SECRET_KEY must be set in production: the secret API key from Stripe's "
+            "Dashboard (Developers → API keys)"
+        )
+    if key and (not secret or secret == DEVELOPMENT_WEBHOOK_SECRET):
+        raise ConfigError(f"FLOE_STRIPE_WEBHOOK_SECRET must be set with a Stripe key: {where}")
+    if key and not key.startswith(("sk_", "rk_")):
+        raise ConfigError("FLOE_STRIPE_SECRET_KEY: a secret (sk_…) or restricted (rk_…) key")
+    base = config.get("FLOE_STRIPE_API_BASE")
+    if base and not str(base).startswith(("https://", "http://")):
+        raise ConfigError(f"FLOE_STRIPE_API_BASE={base!r}: a URL, e.g. https://api.stripe.com")
 
 
 def _number(environ: Mapping[str, str], name: str, default: int) -> int:

@@ -3,6 +3,8 @@ caller tells the user). Links point at the user's own tenant, whoever asked for 
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import current_app, g, request, url_for
 
 from dynamic.mail import MailError, send_mail
@@ -65,4 +67,24 @@ def send_email_changed(old_address: str, user: User) -> bool:
         f"Hello,\n\nThe email address of your {_site(user)} account was changed from "
         f"{old_address} to {user.email}. If you did not do this, someone may know your "
         "password: reset it from the login page at once, then contact us.\n",
+    )
+
+
+def send_payment_failed(user: User, amount: int, currency: str, retry: dt.datetime | None) -> bool:
+    """A subscription's renewal could not be charged: ask the user to check their card."""
+    from dynamic.plans import format_money
+
+    link = _link(user, "pay.billing")
+    when = (
+        f"We will try again on {retry:%d %B %Y}. "
+        if retry
+        else "We will not try again automatically. "
+    )
+    return _send(
+        user.email,
+        f"Your {_site(user)} payment did not go through",
+        f"Hello,\n\nWe could not charge {format_money(amount, currency)} for the renewal of "
+        f"your {_site(user)} subscription. {when}To keep your plan, check or change your card "
+        f"here:\n\n{link}\n\nIf you meant to stop, there is nothing to do: the subscription "
+        "ends when the retries run out.\n",
     )
