@@ -18,6 +18,14 @@ from dynamic.tokens import Purpose, TokenError, user_for_token
 
 bp = Blueprint("account", __name__)
 
+
+def _guesses() -> str:
+    """Forms that check the current password: a stolen session must not brute-force it."""
+    return f"password-check:{current_user.get_id()}"
+
+
+guarded = limiter.limit("10 per hour", key_func=_guesses, methods=["POST"])
+
 #: The account page shows the latest payments; the billing page shows them all.
 RECENT_PAYMENTS = 5
 
@@ -49,6 +57,17 @@ def _page(status: int = 200, **bound: FlaskForm):
     )
 
 
+def _another_admin() -> bool:
+    return (
+        db.session.scalar(
+            db.select(User.id)
+            .where(User.is_admin, User.is_active, User.id != current_user.id)
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def _password_confirmed(form: FlaskForm) -> bool:
     if current_user.check_password(form.current_password.data):
         return True
@@ -64,6 +83,7 @@ def index():
 
 @bp.post("/account/email")
 @login_required
+@guarded
 def change_email():
     form = ChangeEmailForm(prefix="email")
     if not (form.validate_on_submit() and _password_confirmed(form)):
@@ -89,6 +109,7 @@ def change_email():
 
 @bp.post("/account/password")
 @login_required
+@guarded
 def change_password():
     form = ChangePasswordForm(prefix="password")
     if not (form.validate_on_submit() and _password_confirmed(form)):
@@ -114,9 +135,13 @@ def logout_everywhere():
 
 @bp.post("/account/delete")
 @login_required
+@guarded
 def delete():
     form = DeleteAccountForm(prefix="delete")
     if not (form.validate_on_submit() and _password_confirmed(form)):
+        return _page(400, delete_form=form)
+    if current_user.is_admin and not _another_admin():
+        form.confirm.errors.append("You are the last admin: make someone else admin first.")
         return _page(400, delete_form=form)
     current_user.anonymise()
     db.session.commit()

@@ -42,7 +42,7 @@ def index():
     return render("admin/index.html", "Users", page=page, query=query, values=values)
 
 
-@bp.get("/users/<int:user_id>")
+@bp.get("/users/<int(max=2147483647):user_id>")
 def user(user_id: int):
     found = _user(user_id)
     payments = ledger.payments_of(found.id)
@@ -81,7 +81,7 @@ def payments():
     )
 
 
-@bp.post("/users/<int:user_id>/reset")
+@bp.post("/users/<int(max=2147483647):user_id>/reset")
 def send_reset(user_id: int):
     user = _user(user_id)
     if not user.is_active:
@@ -93,7 +93,7 @@ def send_reset(user_id: int):
     return _back(user)
 
 
-@bp.post("/users/<int:user_id>/deactivate")
+@bp.post("/users/<int(max=2147483647):user_id>/deactivate")
 def deactivate(user_id: int):
     user = _user(user_id)
     if user.id == current_user.id:
@@ -106,7 +106,7 @@ def deactivate(user_id: int):
     return _back(user)
 
 
-@bp.post("/users/<int:user_id>/reactivate")
+@bp.post("/users/<int(max=2147483647):user_id>/reactivate")
 def reactivate(user_id: int):
     user = _user(user_id)
     if user.deleted_at is not None:

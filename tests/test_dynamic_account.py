@@ -275,3 +275,21 @@ def test_leaving_says_so_on_the_next_page(app, client) -> None:
         **{"delete-current_password": PASSWORD, "delete-confirm": "y"},
     )
     assert "Your account is deleted" in page(client, "/app/login")
+
+
+def test_guessing_the_current_password_is_rate_limited(app, client) -> None:
+    signup(client)
+    statuses = [
+        post_form(
+            client,
+            "/app/account",
+            "/app/account/password",
+            **{
+                "password-current_password": f"guess {i}",
+                "password-password": NEW_PASSWORD,
+                "password-confirm": NEW_PASSWORD,
+            },
+        ).status_code
+        for i in range(11)
+    ]
+    assert statuses == [400] * 10 + [429]

@@ -125,3 +125,17 @@ def test_create_admin_refuses_bad_input(app, args: list[str], message: str) -> N
     assert result.exit_code == 2 and message in result.output
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(User)) == 0
+
+
+def test_the_last_admin_cannot_delete_their_account(app, admin) -> None:
+    data = {"delete-current_password": PASSWORD, "delete-confirm": "y"}
+    refused = post_form(admin, "/app/account", "/app/account/delete", **data)
+    assert refused.status_code == 400 and "You are the last admin" in refused.text
+    assert me(admin)["authenticated"] is True
+    create_admin(app, "second@example.com", "--password", PASSWORD)
+    assert post_form(admin, "/app/account", "/app/account/delete", **data).status_code == 302
+
+
+def test_unknown_or_huge_user_numbers_are_not_found(admin) -> None:
+    for number in ("424242", "3000000000", "99999999999999999999"):
+        assert admin.get(f"/app/admin/users/{number}", headers=HOST).status_code == 404
