@@ -342,3 +342,18 @@ def test_amounts_are_shown_in_their_currency() -> None:
     assert format_money(12345, "chf") == "123.45 CHF"
     assert format_money(1000, "kwd") == "1.000 KWD"
     assert format_money(-250, "gbp") == "-£2.50"
+
+
+def test_the_pricing_pages_link_to_checkout_for_their_own_plans(sample_build) -> None:
+    """The static pricing pages and site/plans.toml agree: every plan is offered, every link
+    names a plan of that site."""
+    import re as _re
+
+    from dynamic.plans import load_plans
+    from tests.conftest import REPO
+
+    plans = load_plans(REPO / "site" / "plans.toml", ["freelancers", "agencies"])
+    for tenant in ("freelancers", "agencies"):
+        html = (sample_build.site(tenant) / "pricing" / "index.html").read_text()
+        linked = set(_re.findall(r'href="/app/pay/checkout\?plan=([a-z0-9-]+)"', html))
+        assert linked == {plan.key for plan in plans.of(tenant)}, tenant
