@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -133,7 +134,7 @@ def build(
     """Build the sites: every tenant, or those named by --tenant."""
     out = (out_dir or paths.root / "build").resolve()
     day = today.date() if today else dt.date.today()
-    inputs = fingerprint.inputs_digest(paths.root, tenants, drafts, day)
+    inputs = fingerprint.scan_inputs(paths.root, tenants, drafts, day)
     last = None if clean else fingerprint.unchanged_since_last_build(out / ".floe-cache", inputs)
     if last is not None:
         for tenant in last["tenants"]:
@@ -347,5 +348,27 @@ def _state(post, today: dt.date) -> str:
     return "scheduled" if post.date > today else "live"
 
 
+def main() -> None:
+    """Run the command line, then end the process without tearing the interpreter down.
+
+    By the time a command returns, every file is written and closed and every worker process
+    has been waited for. What Python would still do at exit is free, one by one, the hundreds
+    of thousands of objects a build loads (and collect garbage among them once more): about a
+    tenth of a rebuild's time, for nothing.
+    """
+    try:
+        cli()
+        code: object = 0
+    except SystemExit as done:
+        code = done.code
+    if code is not None and not isinstance(code, int):
+        print(code, file=sys.stderr)  # as sys.exit("message") does
+        code = 1
+    with contextlib.suppress(OSError):  # a closed pipe: nothing more to say
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(code or 0)
+
+
 if __name__ == "__main__":
-    cli()
+    main()

@@ -113,10 +113,11 @@ def build_catalogs(
         pages = {p.name: p for p in corpus.pages if p.tenant == key}
         catalog = Catalog(tenant, posts, tags, pages, memo=memo)
         _collect_aliases(catalog, problems)
+        resolved: dict[str, str] = {}  # many records link to the same posts
         for record in [*posts, *pages.values()]:
             if record.rendered and record.rendered.post_links:
                 catalog.links[record.file] = _link_targets(
-                    record, key, by_stem, corpus, tenants, problems
+                    record, key, by_stem, corpus, tenants, problems, resolved
                 )
         catalogs[key] = catalog
     return catalogs, problems
@@ -129,12 +130,17 @@ def _link_targets(
     corpus: Corpus,
     tenants: Mapping[str, Tenant],
     problems: list[Problem],
+    resolved: dict[str, str],
 ) -> dict[str, str]:
     """Where each post the record links to by file lives, seen from ``tenant``: on this
-    site, or at its canonical home on another; each broken link is a problem."""
+    site, or at its canonical home on another; each broken link is a problem. ``resolved``
+    remembers the URLs found for ``tenant``."""
     assert record.rendered is not None
     targets = {}
     for stem in sorted(record.rendered.post_links):
+        if stem in resolved:
+            targets[stem] = resolved[stem]
+            continue
         target = by_stem.get(stem)
         if target is None:
             problems.append(
@@ -158,9 +164,10 @@ def _link_targets(
                 )
             )
         elif tenant in target.tenants:
-            targets[stem] = target.url
+            targets[stem] = resolved[stem] = target.url
         else:
-            targets[stem] = tenants[target.canonical_tenant].base_url + target.url
+            url = tenants[target.canonical_tenant].base_url + target.url
+            targets[stem] = resolved[stem] = url
     return targets
 
 

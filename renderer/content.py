@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
+import os
 import re
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field, replace
@@ -21,8 +23,9 @@ from markdown.extensions.toc import slugify
 from floe.errors import Problem, SourceError
 from floe.tenants import Tenant
 from renderer.frontmatter import ContentPages, FrontMatter, SourcePage, parse_front_matter
-from renderer.markdown import Rendered, convert_all
+from renderer.markdown import Rendered, asset_refs, conversion_key, convert_all
 from renderer.progress import Progress
+from renderer.records import RecordStore, snippet_hashes
 from renderer.snippets import SnippetSource, expand_snippets
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -114,7 +117,7 @@ class Post(Document):
             self.canonical_tenant,
             self.author,
         )
-        return repr(fields)
+        return hashlib.blake2b(repr(fields).encode(), digest_size=16).hexdigest()
 
     def is_live(self, today: dt.date) -> bool:
         return not self.draft and self.date <= today
@@ -190,6 +193,11 @@ class ContentReader:
         with self._app.app_context():
             return {page.path: page for page in self.pages}  # type: ignore[misc]
 
+    def parse(self, path: str, text: str) -> SourcePage:
+        """The page of one file whose ``text`` the caller read, parsed as :meth:`read` does."""
+        with self._app.app_context():
+            return self.pages._parse(text, path, os.path.dirname(path).replace("/", os.sep))
+
 
 def load_corpus(
     content_dir: Path,
@@ -203,44 +211,52 @@ def load_corpus(
     conversions: MutableMapping[str, Rendered] | None = None,
     jobs: int = 1,
     progress: Progress | None = None,
+    records: RecordStore | None = None,
 ) -> Corpus:
     """Load and check all content; raise :class:`SourceError` listing every problem.
 
     ``assets`` (fingerprinted files of site/static) lets images and share images be checked
     and given their cacheable URLs. ``conversions`` caches markdown conversions between builds.
+    ``records`` (see :mod:`renderer.records`) holds the last build's records: those made from
+    the same file in the same context are reused, and only the other files are read.
     """
     today = today or dt.date.today()
     reader = reader or ContentReader(content_dir)
     root = display_root or content_dir.parent
-    sources = reader.read()
+    paths, page = _source_pages(reader, records)
     prefix = _display(content_dir, root, "x")[: -len("x.md")]  # "content/", usually
-    shown = {path: f"{prefix}{path}.md" for path in sources}
+    shown = {path: f"{prefix}{path}.md" for path in paths}
     problems: list[Problem] = []
-
-    snippets: dict[str, SnippetSource] = {}
-    for path, page in sorted(sources.items()):
-        if path.startswith("snippets/"):
-            name = path[len("snippets/") :]
-            snippets[name] = SnippetSource(name, shown[path], page.body, page.body_line)
-
-    posts: list[Post] = []
-    pages: list[LandingPage] = []
-    for path, page in sorted(sources.items()):
-        folder, _, rest = path.partition("/")
-        if folder == "posts" and "/" not in rest:
-            post = _read_post(
-                page, shown[path], rest, tenants, problems, assets, reader.front_matter
-            )
-            if post is not None:
-                posts.append(post)
-        elif folder == "pages":
-            landing = _read_page(page, shown[path], rest, tenants, problems, reader.front_matter)
-            if landing is not None:
-                pages.append(landing)
-
+    snippets = {
+        path[len("snippets/") :]: _snippet(path, shown[path], page(path))
+        for path in paths
+        if path.startswith("snippets/")
+    }
     corpus = Corpus(posts=[], pages=[], snippets=snippets, drafts=drafts, today=today)
-    posts = _expand_all(
-        [*posts, *pages],
+    hashes = snippet_hashes({name: snippet.text for name, snippet in snippets.items()})
+    context = _Context(tuple(tenants), assets, hashes)
+    reused: list[Post | LandingPage] = []
+    fresh: list[Post | LandingPage] = []
+    for path in paths:
+        folder, _, rest = path.partition("/")
+        if folder not in ("posts", "pages") or (folder == "posts" and "/" in rest):
+            continue
+        found = None if records is None else _reuse(records, path, shown[path], context, corpus)
+        if found is not None:
+            reused.append(found)
+        elif folder == "posts":
+            post = _read_post(
+                page(path), shown[path], rest, tenants, problems, assets, reader.front_matter
+            )
+            fresh += [post] if post is not None else []
+        else:
+            landing = _read_page(
+                page(path), shown[path], rest, tenants, problems, reader.front_matter
+            )
+            fresh += [landing] if landing is not None else []
+
+    converted = _expand_all(
+        fresh,
         lambda r: isinstance(r, LandingPage) or corpus.included(r),
         snippets,
         problems,
@@ -249,17 +265,87 @@ def load_corpus(
         jobs,
         progress,
     )
-    pages = [p for p in posts if isinstance(p, LandingPage)]
-    posts = [p for p in posts if isinstance(p, Post)]
+    if records is not None:
+        _keep_all(records, converted, {file: path for path, file in shown.items()}, context)
+    every = [*reused, *(made.record for made in converted)]
     corpus.posts = sorted(
-        (p for p in posts if p is not None), key=lambda p: (p.date, p.slug), reverse=True
+        (p for p in every if isinstance(p, Post)), key=lambda p: (p.date, p.slug), reverse=True
     )
-    corpus.pages = sorted((p for p in pages if p is not None), key=lambda p: (p.tenant, p.name))
+    corpus.pages = sorted(
+        (p for p in every if isinstance(p, LandingPage)), key=lambda p: (p.tenant, p.name)
+    )
     _check_slugs(corpus.posts, tenants, problems)
     _check_home_pages(corpus.pages, tenants, content_dir, root, problems)
     if problems:
         raise SourceError(problems)
     return corpus
+
+
+def _source_pages(
+    reader: ContentReader, records: RecordStore | None
+) -> tuple[list[str], Callable[[str], SourcePage]]:
+    """Every content path, and how to get its page: all read now through Flask-FlatPages, or
+    (with ``records``) each read when asked, only for the files whose record is not reused."""
+    if records is None:
+        pages = reader.read()
+        return sorted(pages), pages.__getitem__
+
+    def page(path: str) -> SourcePage:
+        return reader.parse(path, records.files.text(path))
+
+    return records.files.paths(), page
+
+
+def _snippet(path: str, file: str, page: SourcePage) -> SnippetSource:
+    return SnippetSource(path[len("snippets/") :], file, page.body, page.body_line)
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What a record depends on besides its own file."""
+
+    tenants: tuple[str, ...]
+    assets: Mapping[str, Any] | None
+    #: snippet name → hash of its text
+    snippets: Mapping[str, str]
+
+
+def _reuse(
+    records: RecordStore, path: str, file: str, context: _Context, corpus: Corpus
+) -> Post | LandingPage | None:
+    """The last build's record of ``path`` if still valid, converted as this build needs."""
+    found = records.reuse(path, file, context.tenants, context.assets, context.snippets)
+    if found is None:
+        return None
+    if isinstance(found, LandingPage) or corpus.included(found):
+        return found if found.rendered is not None else None  # published now: convert it
+    return found if found.rendered is None else replace(found, rendered=None)
+
+
+def _keep_all(
+    records: RecordStore, converted: list[_Made], path_of: Mapping[str, str], context: _Context
+) -> None:
+    """Remember the records this build made, for the next one."""
+    for made in converted:
+        if isinstance(made.record, Post):  # computed here, so that the build cache keeps it
+            _ = made.record.listing_digest
+        records.keep(
+            path_of[made.record.file],
+            made.record,
+            context.tenants,
+            context.assets,
+            _asset_names(made),
+            context.snippets,
+            made.conversion,
+        )
+
+
+def _asset_names(made: _Made) -> set[str]:
+    """Assets whose fingerprint the record depends on: its image and those its text names."""
+    names = set(made.assets)
+    if isinstance(made.record, Post) and made.record.image.startswith("/static/"):
+        names.add(made.record.image.removeprefix("/static/"))
+    return names
 
 
 def _display(content_dir: Path, root: Path, path: str) -> str:
@@ -528,6 +614,17 @@ def _read_page(
     return landing if f.ok else None
 
 
+@dataclass(frozen=True)
+class _Made:
+    """A record made from its file by this build."""
+
+    record: Post | LandingPage
+    #: The conversion's key (None: not published, not converted).
+    conversion: str | None
+    #: The assets its expanded markdown names.
+    assets: frozenset[str]
+
+
 def _expand_all(
     records: list[Any],
     published: Callable[[Any], bool],
@@ -537,7 +634,7 @@ def _expand_all(
     conversions: MutableMapping[str, Rendered] | None,
     jobs: int,
     progress: Progress | None,
-) -> list[Any]:
+) -> list[_Made]:
     """Expand snippets in every record (to report problems, drafts too) and convert the
     markdown of the published ones: from ``conversions`` when it holds the same text, else
     in ``jobs`` processes."""
@@ -550,13 +647,20 @@ def _expand_all(
             continue
         expanded.append((record, result))
     texts = [result.text for record, result in expanded if published(record)]
-    rendered = iter(convert_all(texts, assets, conversions, jobs, progress))
-    return [
-        replace(
-            record, rendered=next(rendered) if published(record) else None, snippets=result.snippets
+    keys = [conversion_key(text, assets) for text in texts]
+    conversions_made = convert_all(texts, assets, conversions, jobs, progress, keys)
+    rendered = iter(zip(conversions_made, keys, strict=True))
+    made = []
+    for record, result in expanded:
+        html, key = next(rendered) if published(record) else (None, None)
+        made.append(
+            _Made(
+                replace(record, rendered=html, snippets=result.snippets),
+                key,
+                frozenset(asset_refs(result.text)),
+            )
         )
-        for record, result in expanded
-    ]
+    return made
 
 
 def _check_slugs(posts: list[Post], tenants: Mapping[str, Tenant], problems: list[Problem]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import gc
 import os
 import shutil
 import sys
@@ -34,18 +35,22 @@ from renderer.app import create_app
 from renderer.content import ContentReader
 from renderer.incremental import (
     BuildCache,
+    Journal,
+    apply_journal,
     code_version_cached,
+    keep_journal,
     load_cache,
     mirror_tree,
     page_keys,
     remove_files,
     save_cache,
+    spare_journal,
 )
-from renderer.linkcheck import Links, check_links, internal_links
-from renderer.markdown import Rendered
-from renderer.parallel import default_jobs, fork_map
+from renderer.linkcheck import check_links, internal_links, pack
+from renderer.parallel import default_jobs, fork_each, fork_map
 from renderer.paths import ProjectPaths
 from renderer.progress import Progress, Silent
+from renderer.records import RecordStore, SourceFiles
 from renderer.sources import Sources, load_sources
 
 #: Frozen-Flask settings, chosen so that a mistake fails the build instead of shipping.
@@ -83,13 +88,16 @@ class _Frozen:
 
     tenant: str
     staging: Path
+    #: every URL of the site → its page key ("" for a URL without one)
     keys: dict[str, str]
-    links: dict[str, Links]
+    links: dict[str, bytes]
     written: int = 0
     unchanged: int = 0
     removed: int = 0
     seconds: float = 0.0
     problems: list[Problem] = field(default_factory=list)
+    #: How the new tree differs from the current one; None when staged from scratch.
+    journal: Journal | None = None
 
 
 class _FreezeFailed(Exception):
@@ -120,7 +128,7 @@ def build_sites(
     drafts: bool = False,
     today: dt.date | None = None,
     clean: bool = False,
-    inputs: str | None = None,
+    inputs: fingerprint.Inputs | None = None,
     jobs: int | None = None,
     progress: Progress | None = None,
 ) -> list[TenantResult]:
@@ -134,8 +142,25 @@ def build_sites(
     core) convert markdown and render pages; the output is the same for any number.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    with _exclusive(out_dir):
+    with _exclusive(out_dir), _long_lived():
         return _build_sites(paths, out_dir, tenants, drafts, today, clean, inputs, jobs, progress)
+
+
+@contextlib.contextmanager
+def _long_lived():
+    """Objects that exist when :func:`gc.freeze` is called are left out of garbage collection
+    until the build ends.
+
+    A rebuild loads the build cache and the sources: hundreds of thousands of objects that live
+    as long as the build and hold no cycles. Scanning them again and again for cycles costs more
+    than loading them, and it would copy the memory forked workers share. A full build does not
+    freeze: it creates most of its objects in worker processes, where collections after a freeze
+    would come more often (CPython then underestimates how many objects are long-lived).
+    """
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 @contextlib.contextmanager
@@ -158,7 +183,7 @@ def _build_sites(
     drafts: bool,
     today: dt.date | None,
     clean: bool,
-    inputs: str | None,
+    inputs: fingerprint.Inputs | None,
     jobs: int | None,
     progress: Progress | None,
 ) -> list[TenantResult]:
@@ -166,19 +191,23 @@ def _build_sites(
     progress = progress or Silent()
     version = code_version_cached()
     cache = BuildCache(version) if clean else load_cache(cache_path(out_dir), version)
-    conversions = _Reused(cache.conversions)
-    front_matter = _Reused(cache.front_matter)
+    conversions = cache.conversions  # derived from the records, not stored again
+    warm = bool(cache.records)
+    if warm:
+        gc.freeze()  # see _long_lived
     related = _Reused(cache.related)
-    reader = ContentReader(paths.content, front_matter)
+    files = SourceFiles(paths.content, cache.files, inputs)
+    records = RecordStore(files, cache.records)
     sources = load_sources(
         paths,
         drafts=drafts,
         today=today,
         conversions=conversions,
-        reader=reader,
+        reader=ContentReader(paths.content),
         related=related,
         jobs=jobs,
         progress=progress,
+        records=records,
     )
     selected = list(tenants) if tenants else list(sources.tenants)
     unknown = [t for t in selected if t not in sources.tenants]
@@ -199,6 +228,8 @@ def _build_sites(
         # Here, not in worker processes, so that what is found is remembered for next time.
         for post in sources.catalogs[key].posts:
             sources.catalogs[key].related(post)
+    if warm:
+        gc.freeze()
     out_dir.mkdir(parents=True, exist_ok=True)
     _remove_stale_staging(out_dir)
     frozen: list[_Frozen] = []
@@ -211,13 +242,19 @@ def _build_sites(
         if jobs > 1 and len(selected) > 1 and incremental:
             # A rebuild: little to render, so each tenant goes through in its own process.
             progress.start("Updating tenants", len(selected))
-            frozen += fork_map(
-                _tenant_pipeline,
-                staging_state,
-                selected,
-                jobs,
-                on_done=lambda _: progress.advance(),
-            )
+            _preload()
+            if len(selected) <= jobs:  # one here, each other in a process of its own
+                frozen += fork_each(
+                    _tenant_pipeline, staging_state, selected, on_done=lambda _: progress.advance()
+                )
+            else:
+                frozen += fork_map(
+                    _tenant_pipeline,
+                    staging_state,
+                    selected,
+                    jobs,
+                    on_done=lambda _: progress.advance(),
+                )
         else:
             plans: dict[str, _Plan] = {}
             for key in selected:
@@ -234,10 +271,16 @@ def _build_sites(
         results = []
         for result in frozen:
             domain = sources.tenants[result.tenant].domain
-            _swap(result.staging, out_dir / domain, _spare_tree(out_dir, domain))
+            spare = _spare_tree(out_dir, domain)
+            _swap(result.staging, out_dir / domain, spare)
             swapped.add(result.tenant)
             cache.pages[result.tenant] = result.keys
             cache.links[result.tenant] = result.links
+            journal = _spare_for_next_build(out_dir / domain, spare, result.journal)
+            if journal is not None:
+                cache.trees[result.tenant] = journal
+            else:
+                cache.trees.pop(result.tenant, None)
             results.append(
                 TenantResult(
                     result.tenant,
@@ -250,8 +293,8 @@ def _build_sites(
                     tuple(sources.warnings_for(result.tenant)),
                 )
             )
-        cache.conversions = conversions.used
-        cache.front_matter = front_matter.used
+        cache.files = files.state
+        cache.records = records.entries
         cache.related = related.used
         save_cache(cache_path(out_dir), cache)
         if inputs is not None:
@@ -285,6 +328,7 @@ def _stage_and_plan(state: _StagingState, key: str) -> _Plan | _Frozen:
     staging = out_dir / f"{STAGING_PREFIX}{domain}-{os.getpid()}"
     final, spare = out_dir / domain, _spare_tree(out_dir, domain)
     previous = cache.pages.get(key, {})
+    journal = spare_journal(spare, cache.trees.get(key))  # the spare tree is changed below
     if clean or not previous or not final.is_dir():
         shutil.rmtree(spare, ignore_errors=True)
         staging.mkdir(parents=True)
@@ -292,12 +336,41 @@ def _stage_and_plan(state: _StagingState, key: str) -> _Plan | _Frozen:
     else:
         if spare.is_dir():
             spare.rename(staging)  # the tree the last build replaced: mostly current
-        staged = mirror_tree(final, staging)
+        staged = _update_staging(final, staging, journal, previous)
     plan = _plan(sources, key, staging, previous, staged, cache.links.get(key, {}))
-    if isinstance(plan, _Plan):  # compiled templates are kept between builds
+    if isinstance(plan, _Plan):
+        plan.staged_fresh = not previous
+        # Compiled templates are kept between builds.
         plan.app.jinja_env.bytecode_cache = FileSystemBytecodeCache(str(templates_cache))
     plan.seconds = time.perf_counter() - started
     return plan
+
+
+def _update_staging(
+    final: Path, staging: Path, journal: Journal | None, previous: dict[str, str]
+) -> set[str]:
+    """Make ``staging`` (the tree the last build replaced, if any) a copy of ``final`` made of
+    hard links, and return its files.
+
+    With the last build's journal, only the files it changed are linked; otherwise, or when
+    the tree is not as the journal says, both trees are walked.
+    """
+    if journal is not None:
+        try:
+            apply_journal(journal, final, staging)
+            return {_url_file(url) for url in previous}
+        except OSError:
+            pass
+    return mirror_tree(final, staging)
+
+
+def _preload() -> None:
+    """Load here what every tenant's pipeline loads on first use (Flask's test client, which
+    Frozen-Flask renders with, and the IDNA codec it encodes host names with), so that forked
+    workers inherit it instead of each loading it."""
+    import flask.testing  # noqa: F401
+
+    "localhost".encode("idna")
 
 
 def _tenant_pipeline(state: _StagingState, key: str) -> _Frozen:
@@ -311,10 +384,10 @@ def _tenant_pipeline(state: _StagingState, key: str) -> _Frozen:
 class _Reused(dict):
     """Results of the last build to reuse, and those this build used (the next cache)."""
 
-    def __init__(self, previous: dict[str, Rendered]):
+    def __init__(self, previous: dict):
         super().__init__()
         self.previous = previous
-        self.used: dict[str, Rendered] = {}
+        self.used: dict = {}
 
     def get(self, key, default=None):
         found = self.used.get(key) or self.previous.get(key)
@@ -338,8 +411,10 @@ class _Plan:
     to_render: list[str]
     unchanged: set[str]
     staged: set[str]
-    previous_links: dict[str, Links]
+    previous_links: dict[str, bytes]
     seconds: float = 0.0
+    #: Staged from scratch, not from the current tree.
+    staged_fresh: bool = False
 
 
 #: Below this many pages to render, worker processes cost more than they save.
@@ -352,7 +427,7 @@ def _plan(
     staging: Path,
     previous: dict[str, str],
     staged: set[str],
-    previous_links: dict[str, Links],
+    previous_links: dict[str, bytes],
 ) -> _Plan | _Frozen:
     """Work out which of the tenant's pages changed.
 
@@ -379,8 +454,12 @@ def _plan(
     to_render = [url for url in every_url if url not in unchanged]
     for url in to_render:
         if files[url] in staged:
-            os.unlink(staging / files[url])  # a link to the live file: never write into it
-    return _Plan(tenant, app, staging, keys, files, to_render, unchanged, staged, previous_links)
+            # A link to the live file: never write into it.
+            (staging / files[url]).unlink(missing_ok=True)
+    every_key = {url: keys.get(url, "") for url in every_url}
+    return _Plan(
+        tenant, app, staging, every_key, files, to_render, unchanged, staged, previous_links
+    )
 
 
 def _url_file(url: str) -> str:
@@ -426,7 +505,7 @@ _freezers: dict[str, SiteFreezer] = {}
 
 def _render_shard(
     state: tuple[dict[str, _Plan], Sources], task: tuple[str, int, int]
-) -> tuple[str, float, dict[str, Links], list[Problem], int]:
+) -> tuple[str, float, dict[str, bytes], list[Problem], int]:
     """Freeze one shard of a tenant's changed pages (in a worker process, or here)."""
     plans, sources = state
     tenant, shard, shards = task
@@ -461,7 +540,7 @@ def _render_shard(
         return tenant, 0.0, {}, [problem], len(urls)
     domain = sources.tenants[tenant].domain
     links = {
-        url: internal_links((plan.staging / plan.files[url]).read_bytes(), url, domain)
+        url: pack(internal_links((plan.staging / plan.files[url]).read_bytes(), url, domain))
         for url in urls
         if plan.files[url].endswith(".html")
     }
@@ -479,7 +558,7 @@ def _current_shard():
 def _finish(
     plan: _Plan,
     sources: Sources,
-    parts: list[tuple[str, float, dict[str, Links], list[Problem], int]],
+    parts: list[tuple[str, float, dict[str, bytes], list[Problem], int]],
 ) -> _Frozen:
     """Remove the files of pages that are gone, and check every link of the tenant's site."""
     result = _Frozen(plan.tenant, plan.staging, plan.keys, {})
@@ -494,13 +573,17 @@ def _finish(
         links.update(part[2])
     catalog = sources.catalogs[plan.tenant]
     page_sources = {r.url: r.file for r in [*catalog.posts, *catalog.pages.values()]}
-    trusted = plan.unchanged if built == plan.staged else set()
+    # Files that came cannot break a link that resolved; files that went can.
+    trusted = plan.unchanged if plan.staged <= built else set()
     result.problems, result.links = check_links(
         plan.staging, sources.tenants[plan.tenant].domain, page_sources, links, built, trusted
     )
     result.unchanged = len(plan.unchanged)
     result.written = len(plan.to_render)
     result.removed = len(stale)
+    if not plan.staged_fresh:
+        written = tuple(sorted(plan.files[url] for url in plan.to_render))
+        result.journal = Journal("", written, tuple(sorted(stale)))
     result.seconds = max((part[1] for part in parts), default=0.0)
     return result
 
@@ -569,6 +652,24 @@ def _swap(staging: Path, final: Path, spare: Path) -> None:
     if final.exists():
         final.rename(spare)
     staging.rename(final)
+
+
+def _spare_for_next_build(final: Path, spare: Path, journal: Journal | None) -> Journal | None:
+    """Make ``spare`` (the tree just replaced, if any) ready to become the next build's staging
+    folder, and return what the next build must replay on it.
+
+    After a build staged from its current tree, the spare plus ``journal`` is the new tree.
+    After one staged from scratch (``--clean``, new code), the spare has no file in common with
+    the new tree: it is replaced by a copy made of hard links now, so that the next build (an
+    incremental one, most likely) does not have to replace every file.
+    """
+    if not spare.is_dir():
+        return None  # the first build: the next one links the whole tree
+    if journal is None:
+        shutil.rmtree(spare)
+        mirror_tree(final, spare)
+        journal = Journal("", (), ())
+    return keep_journal(spare, journal)
 
 
 def _keep_as_spare(staging: Path, spare: Path) -> None:

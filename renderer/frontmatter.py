@@ -67,7 +67,9 @@ class ContentPages(FlatPages):
 
     def _parse(self, content: str, path: str, rel_path: str) -> SourcePage:
         meta, body, body_line, problem = split_front_matter(content)
-        renderer = self._smart_html_renderer(self.config("html_renderer"))
+        renderer = self.__dict__.get("_renderer")
+        if renderer is None:  # the same for every file
+            renderer = self._renderer = self._smart_html_renderer(self.config("html_renderer"))
         return SourcePage(
             path,
             meta or "",

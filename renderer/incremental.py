@@ -10,6 +10,7 @@ page depends on the whole catalog, so a build is never stale, only slower.
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import os
 import pickle
@@ -27,11 +28,11 @@ from renderer.assets import BUNDLE, AssetManifest
 from renderer.catalog import Catalog
 from renderer.content import LandingPage, Post
 from renderer.fingerprint import code_digest
-from renderer.frontmatter import FrontMatter
 from renderer.markdown import Rendered
+from renderer.records import Entry, FileState, PackedEntries, remove_unused_shards
 from renderer.sources import Sources
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 _CATALOG_USE = re.compile(r"\bcatalog\b(?:\.(\w+))?")
 #: extends/include/import/from: a quoted name, or anything else (chosen at run time).
 _TEMPLATE_REF = re.compile(
@@ -50,35 +51,64 @@ class BuildCache:
     """What the last successful build knew; stored in ``build/.floe-cache``."""
 
     version: str
+    #: conversion key → conversion (not stored: the records hold them)
     conversions: dict[str, Rendered] = field(default_factory=dict)
-    #: front-matter text → parsed front matter
-    front_matter: dict[str, FrontMatter] = field(default_factory=dict)
+    #: content path (``posts/x``) → the file as the last build saw it
+    files: dict[str, FileState] = field(default_factory=dict)
+    #: content path → its record and what it was made from
+    records: dict[str, Entry] = field(default_factory=dict)
     #: what related posts depend on → the related posts' files
     related: dict[tuple, list[str]] = field(default_factory=dict)
     #: tenant → URL → page key
     pages: dict[str, dict[str, str]] = field(default_factory=dict)
-    #: tenant → URL of an HTML page → the site paths it links to
-    links: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+    #: tenant → URL of an HTML page → its links (see :func:`renderer.linkcheck.pack`)
+    links: dict[str, dict[str, bytes]] = field(default_factory=dict)
+    #: tenant → what the last build changed in its tree
+    trees: dict[str, Journal] = field(default_factory=dict)
+    #: The records as loaded, to store again only the shards that changed.
+    packed: PackedEntries | None = field(default=None, repr=False, compare=False)
+    #: The shard files that hold the records (see :class:`renderer.records.PackedEntries`).
+    record_files: list[str] = field(default_factory=list)
+
+    def __getstate__(self) -> dict:
+        # The records are stored in their own files, and the conversions are theirs.
+        return dict(self.__dict__, conversions={}, records={}, packed=None)
 
 
 def load_cache(path: Path, expected_version: str) -> BuildCache:
     """The stored cache, or an empty one when it is missing, corrupt or of another version."""
+    collecting = gc.isenabled()
+    # Loading creates many objects and no garbage: collections would only slow it down.
+    gc.disable()
     try:
         with path.open("rb") as file:
             cache = pickle.load(file)
         if isinstance(cache, BuildCache) and cache.version == expected_version:
+            cache.packed = PackedEntries.load(path.parent, cache.record_files)
+            cache.records = dict(cache.packed.entries)
+            cache.conversions = {
+                entry.conversion: entry.record.rendered
+                for entry in cache.records.values()
+                if entry.conversion is not None and entry.record.rendered is not None
+            }
             return cache
     except Exception:  # any unreadable cache means a full build, never a failure
         pass
+    finally:
+        if collecting:
+            gc.enable()
     return BuildCache(expected_version)
 
 
 def save_cache(path: Path, cache: BuildCache) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
+    cache.packed = PackedEntries.save(path.parent, cache.records, cache.packed)
+    cache.record_files = cache.packed.names
     temporary = path.with_name(path.name + f".{os.getpid()}.tmp")
     with temporary.open("wb") as file:
         pickle.dump(cache, file, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(temporary, path)
+    remove_unused_shards(path.parent, cache.record_files)
 
 
 def _digest(*parts: Any) -> str:
@@ -145,7 +175,7 @@ class TemplateDependencies:
 
 
 def _summary(post: Post) -> str:
-    """What listings show of a post."""
+    """What listings show of a post (a digest)."""
     return post.listing_digest
 
 
@@ -160,6 +190,20 @@ def _full(post: Post, catalog: Catalog) -> tuple:
         rendered.digest if rendered else "",
         tuple(sorted(catalog.links.get(post.file, {}).items())),
     )
+
+
+class _FullDigests:
+    """The digest of :func:`_full` for each post of one tenant, computed once."""
+
+    def __init__(self, catalog: Catalog):
+        self.catalog = catalog
+        self._done: dict[str, str] = {}
+
+    def __call__(self, post: Post) -> str:
+        found = self._done.get(post.file)
+        if found is None:
+            found = self._done[post.file] = _digest(_full(post, self.catalog))
+        return found
 
 
 def _landing(page: LandingPage, catalog: Catalog) -> tuple:
@@ -186,17 +230,18 @@ def page_keys(app: Flask, sources: Sources, tenant: str) -> dict[str, str]:
     settings = sources.tenants[tenant]
     posts = catalog.posts
     tags_overview = tuple((t.slug, t.name, len(t.posts)) for t in catalog.tags.values())
+    full = _FullDigests(catalog)
     catalog_digests = _LazyDigests(
         tags=lambda: _digest(tags_overview),
         everything=lambda: _digest(
-            tuple(_full(p, catalog) for p in posts),
+            tuple(full(p) for p in posts),
             tuple(_landing(p, catalog) for p in catalog.pages.values()),
             tags_overview,
         ),
     )
     templates = TemplateDependencies(app, manifest, catalog_digests)
     # Tenants are hashed in many keys: their text once.
-    tenant_text = {key: repr(value) for key, value in sources.tenants.items()}
+    tenant_text = {key: _digest(repr(value)) for key, value in sources.tenants.items()}
     shared_assets = tuple(
         manifest[n].url for n in (BUNDLE, settings.logo, settings.image) if n and n in manifest
     )
@@ -224,7 +269,7 @@ def page_keys(app: Flask, sources: Sources, tenant: str) -> dict[str, str]:
         keys[post.url] = _digest(
             base,
             post_template,
-            _full(post, catalog),
+            full(post),
             related,
             home,
             manifest[post.image].url if post.image.startswith("/static/") else "",
@@ -235,9 +280,9 @@ def page_keys(app: Flask, sources: Sources, tenant: str) -> dict[str, str]:
         keys[tag.url] = _digest(base, tag_template, tag.name, tuple(_summary(p) for p in tag.posts))
 
     keys["/feed.xml"] = _digest(
-        base, templates.digest("feed.xml"), tuple(_full(p, catalog) for p in posts[: seo.FEED_SIZE])
+        base, templates.digest("feed.xml"), tuple(full(p) for p in posts[: seo.FEED_SIZE])
     )
-    entries = tuple(seo.sitemap_entries(catalog))
+    entries = tuple(f"{e.loc} {e.lastmod}" for e in seo.sitemap_entries(catalog))
     if len(entries) <= seo.SITEMAP_LIMIT:
         keys["/sitemap.xml"] = _digest(base, templates.digest("sitemap.xml"), entries)
     else:
@@ -270,6 +315,61 @@ def code_version_cached() -> str:
     if _code_version is None:
         _code_version = code_version()
     return _code_version
+
+
+@dataclass(frozen=True)
+class Journal:
+    """What a build changed in a tenant's tree: the next build replays it on the spare tree.
+
+    The spare tree (the one the build replaced) plus these changes is the current tree, as
+    long as nothing touched the spare since: a marker file next to it holds ``token``, written
+    after the swap and deleted before the spare is changed. Without it, the next build mirrors
+    the whole current tree instead.
+    """
+
+    token: str
+    written: tuple[str, ...]
+    removed: tuple[str, ...]
+
+
+def _marker(spare: Path) -> Path:
+    return spare.with_name(spare.name + ".journal")
+
+
+def spare_journal(spare: Path, journal: Journal | None) -> Journal | None:
+    """``journal`` if it describes ``spare`` as it is; from now on it no longer does."""
+    marker = _marker(spare)
+    try:
+        token = marker.read_text()
+    except OSError:
+        token = None
+    marker.unlink(missing_ok=True)
+    if journal is None or not journal.token or token != journal.token or not spare.is_dir():
+        return None
+    return journal
+
+
+def keep_journal(spare: Path, journal: Journal) -> Journal:
+    """After the swap: ``spare`` (the replaced tree) plus ``journal`` is the current tree."""
+    token = os.urandom(16).hex()
+    _marker(spare).write_text(token)
+    return Journal(token, journal.written, journal.removed)
+
+
+def apply_journal(journal: Journal, current: Path, staging: Path) -> None:
+    """Bring ``staging`` (the spare tree) up to ``current`` by replaying ``journal``.
+
+    Written files become hard links to the current ones; only they cost system calls.
+    """
+    folders = set()
+    for rel in journal.written:
+        target = staging / rel
+        target.unlink(missing_ok=True)
+        if target.parent not in folders:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            folders.add(target.parent)
+        os.link(current / rel, target)
+    remove_files(staging, set(journal.removed))
 
 
 def mirror_tree(source: Path, target: Path) -> set[str]:
@@ -322,7 +422,7 @@ def remove_files(root: Path, relative: set[str]) -> None:
     """Delete these files under ``root``, and the folders they leave empty."""
     folders = set()
     for rel in relative:
-        os.unlink(root / rel)
+        (root / rel).unlink(missing_ok=True)
         folders.update(Path(rel).parents)
     for folder in sorted(folders, key=lambda f: len(f.parts), reverse=True):
         if folder.parts:

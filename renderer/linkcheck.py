@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import re
 from collections.abc import Iterator, Mapping
 from html import unescape as html_unescape
@@ -71,38 +72,50 @@ def site_files(root: Path) -> set[str]:
     return files
 
 
+def pack(links: Links) -> bytes:
+    """``links`` as one bytes object: the build cache keeps thousands, cheap to load as such."""
+    return pickle.dumps(links, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def unpack(data: bytes) -> Links:
+    return pickle.loads(data)
+
+
 def check_links(
     root: Path,
     domain: str,
     sources: Mapping[str, str] | None = None,
-    known: Mapping[str, Links] | None = None,
+    known: Mapping[str, bytes] | None = None,
     files: set[str] | None = None,
     trusted: set[str] | frozenset[str] = frozenset(),
-) -> tuple[list[Problem], dict[str, Links]]:
+) -> tuple[list[Problem], dict[str, bytes]]:
     """Problems for internal links in ``root``'s HTML that resolve to no built file.
 
     ``sources`` maps a page URL to the content file it was rendered from, so that the problem
-    names the file a writer can fix. ``known`` gives the links of pages that were not rendered
-    again (their HTML is unchanged), so only new pages are parsed. Returns the problems and
-    the links of every page. ``files`` lists the site's files when the caller knows them.
-    ``trusted`` pages are not checked again: their links resolved against these same files
-    in the last build (it passed, and no file came or went since).
+    names the file a writer can fix. ``known`` gives the links of pages whose HTML did not change
+    since they were found (see :func:`pack`), so only new pages are parsed. Returns the problems
+    and the links of every page, packed. ``files`` lists the site's files when the caller knows
+    them. ``trusted`` pages are not checked again: their links resolved against the files of the
+    last build (it passed, and no file went since).
     """
     sources = sources or {}
     known = known or {}
     files = site_files(root) if files is None else files
-    links: dict[str, Links] = {}
+    links: dict[str, bytes] = {}
     broken: dict[tuple[str | None, str], list[str]] = {}
     resolved: dict[str, bool] = {}
     for rel in sorted(f for f in files if f.endswith(".html")):
         url = page_url(rel)
-        page_links = known.get(url)
-        if page_links is not None and url in trusted:
-            links[url] = page_links
+        packed = known.get(url)
+        if packed is not None and url in trusted:
+            links[url] = packed
             continue
-        if page_links is None:
+        if packed is None:
             page_links = internal_links((root / rel).read_bytes(), url, domain)
-        links[url] = page_links
+            packed = pack(page_links)
+        else:
+            page_links = unpack(packed)
+        links[url] = packed
         for link, target in page_links:
             ok = resolved.get(target)
             if ok is None:

@@ -146,16 +146,23 @@ def render_markdown(text: str, assets: Mapping[str, Any] | None = None) -> Rende
     html = md.convert(text)
     toc = md.toc if getattr(md, "toc_tokens", None) else ""  # type: ignore[attr-defined]
     first, words = _text_facts(html)
-    return Rendered(html, toc, frozenset(getattr(md, "post_links", ())), first, words)
+    rendered = Rendered(html, toc, frozenset(getattr(md, "post_links", ())), first, words)
+    _ = rendered.digest  # computed once, and kept with the conversion
+    return rendered
 
 
 _STATIC_REF = re.compile(r"/static/([^\s)\"'>]+)")
 
 
+def asset_refs(text: str) -> set[str]:
+    """The files under /static/ that markdown ``text`` names."""
+    return set(_STATIC_REF.findall(text)) if "/static/" in text else set()
+
+
 def conversion_key(text: str, assets: Mapping[str, Any] | None) -> str:
     """What a conversion depends on: the text and the fingerprints of the assets it names."""
     digest = hashlib.sha256(text.encode())
-    for name in sorted(set(_STATIC_REF.findall(text))):
+    for name in sorted(asset_refs(text)):
         asset = (assets or {}).get(name)
         digest.update(f"\0{name}={asset.url if asset else '-'}".encode())
     return digest.hexdigest()
@@ -167,12 +174,15 @@ def convert_all(
     cache: MutableMapping[str, Rendered] | None = None,
     jobs: int = 1,
     progress: Progress | None = None,
+    keys: list[str] | None = None,
 ) -> list[Rendered]:
     """``render_markdown`` for each text: from ``cache`` (conversion key → result) when it has
-    it, the rest in ``jobs`` processes; identical texts are converted once."""
+    it, the rest in ``jobs`` processes; identical texts are converted once. ``keys`` are the
+    texts' conversion keys when the caller has them."""
     if cache is None:
         cache = {}
-    keys = [conversion_key(text, assets) for text in texts]
+    if keys is None:
+        keys = [conversion_key(text, assets) for text in texts]
     missing: dict[str, str] = {}
     for key, text in zip(keys, texts, strict=True):
         if key not in missing and cache.get(key) is None:

@@ -7,7 +7,7 @@ import tomllib
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 
-from pygments.styles import get_all_styles
+from pygments.styles import STYLES, get_all_styles
 
 from floe.errors import Problem, SourceError
 from floe.tenants import TenantRegistry, load_tenants
@@ -17,6 +17,7 @@ from renderer.content import ContentReader, Corpus, load_corpus
 from renderer.markdown import Rendered
 from renderer.paths import ProjectPaths
 from renderer.progress import Progress
+from renderer.records import RecordStore
 
 
 @dataclass
@@ -47,14 +48,18 @@ def load_sources(
     related: MutableMapping[tuple, list[str]] | None = None,
     jobs: int = 1,
     progress: Progress | None = None,
+    records: RecordStore | None = None,
 ) -> Sources:
-    """Load tenants and content and check them; raise :class:`SourceError` with every problem."""
+    """Load tenants and content and check them; raise :class:`SourceError` with every problem.
+
+    ``records`` reuses the last build's content records (see :mod:`renderer.records`).
+    """
     try:
         tenants = load_tenants(paths.tenants_file, display_path="site/tenants.toml")
     except SourceError as exc:
         raise SourceError([*exc.problems, *_content_problems(paths, drafts, today)]) from None
     problems: list[Problem] = []
-    styles = set(get_all_styles())
+    styles = _code_styles({tenant.theme.code_style for tenant in tenants.values()})
     for tenant in tenants.values():
         if tenant.theme.code_style not in styles:
             problems.append(
@@ -93,6 +98,7 @@ def load_sources(
             conversions=conversions,
             jobs=jobs,
             progress=progress,
+            records=records,
         )
     except SourceError as exc:
         raise SourceError([*problems, *exc.problems]) from None
@@ -112,6 +118,16 @@ def load_sources(
     if problems:
         raise SourceError(problems)
     return Sources(paths, tenants, corpus, catalogs, manifests, content_warnings(corpus))
+
+
+def _code_styles(wanted: set[str]) -> set[str]:
+    """Pygments' styles: the built-in ones when they have every ``wanted`` style, else all.
+
+    Listing plugin styles reads every installed package's entry points: only worth it when a
+    tenant names a style Pygments does not ship.
+    """
+    builtin = {name for _module, name, _aliases in STYLES.values()}
+    return builtin if wanted <= builtin else set(get_all_styles())
 
 
 #: Search engines show about this many characters of a description.

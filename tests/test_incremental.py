@@ -352,3 +352,195 @@ def test_a_second_build_of_the_same_output_waits_for_the_first(sample: Project) 
     _out, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
     assert "Waiting for another build" in err and (sample.site() / "index.html").is_file()
+
+
+# --- the content records kept between builds (renderer/records.py) ---------------------------
+
+
+def test_records_read_content_as_flatpages_does(sample: Project) -> None:
+    """Reading only changed files gives the same records as Flask-FlatPages reading them all,
+    line endings, byte order marks and all."""
+    from floe.tenants import load_tenants
+    from renderer.content import load_corpus
+    from renderer.records import RecordStore, SourceFiles
+
+    sample.write(
+        "content/posts/windows-lines.md",
+        "---\r\ntitle: CRLF\r\ndate: 2026-01-02\r\n---\r\n\r\nOne\r\ntwo\rthree.\r\n",
+    )
+    sample.write(
+        "content/posts/with-bom.md", "\ufeff---\ntitle: BOM\ndate: 2026-01-03\n---\n\nText.\n"
+    )
+    tenants = load_tenants(sample.root / "site" / "tenants.toml")
+    options = {"drafts": True, "today": TODAY}
+    read_all = load_corpus(sample.content, tenants, **options)
+    store = RecordStore(SourceFiles(sample.content, {}), {})
+    read_each = load_corpus(sample.content, tenants, records=store, **options)
+    assert read_each.posts == read_all.posts and read_each.pages == read_all.pages
+    assert read_each.snippets == read_all.snippets
+    again = RecordStore(SourceFiles(sample.content, store.files.state), store.entries)
+    reused = load_corpus(sample.content, tenants, records=again, **options)
+    assert reused.posts == read_all.posts and reused.pages == read_all.pages
+    assert all(again.entries[path] is store.entries[path] for path in store.entries)
+
+
+def freeze_stat(monkeypatch, path: Path) -> None:
+    """Make the scan see ``path`` with the same size and times whatever happens to it, as on a
+    file system whose clock ticks too slowly to tell two writes apart."""
+    from renderer import fingerprint
+
+    original = fingerprint.scan_tree
+    relative = path.relative_to(path.parents[2]).as_posix()  # content/posts/x.md
+    frozen = {}
+
+    def scan_tree(root, prefix, found):
+        original(root, prefix, found)
+        if relative in found:
+            frozen.setdefault(relative, found[relative])
+            found[relative] = frozen[relative]
+
+    monkeypatch.setattr(fingerprint, "scan_tree", scan_tree)
+
+
+def test_a_same_size_edit_within_one_clock_tick_is_caught(
+    sample: Project, tmp_path: Path, monkeypatch
+) -> None:
+    """The file was racy (written just before the build scanned it), so the next build checks
+    its content even though its stat did not change: no stale page, no "nothing changed"."""
+    post = sample.root / POST
+    post.write_text(post.read_text())  # written now: racy for the first build
+    freeze_stat(monkeypatch, post)
+    assert sample.build().exit_code == 0
+    edit(post, "Most freelancers pick a day rate", "Most freelancers take a day rate")
+    result = sample.build()
+    assert result.exit_code == 0 and "nothing changed" not in result.output, result.output
+    page = sample.site() / "blog" / "setting-a-day-rate" / "index.html"
+    assert "Most freelancers take a day rate" in page.read_text()
+    assert sample.snapshot() == clean_build(sample, tmp_path / "clean")
+
+
+def test_an_edit_that_restores_the_modification_time_is_caught(
+    sample: Project, tmp_path: Path, monkeypatch
+) -> None:
+    """Tools that put a file's old modification time back cannot put back its change time."""
+    from renderer import fingerprint
+
+    monkeypatch.setattr(fingerprint, "RACY_NS", 0)  # no file counts as racy: stat only
+    assert sample.build().exit_code == 0
+    post = sample.root / POST
+    before = post.stat()
+    edit(post, "Most freelancers pick a day rate", "Most freelancers take a day rate")
+    os.utime(post, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert post.stat().st_size == before.st_size
+    assert sample.build().exit_code == 0
+    assert sample.snapshot() == clean_build(sample, tmp_path / "clean")
+
+
+def test_drafts_flag_both_ways_equals_clean_builds(sample: Project, tmp_path: Path) -> None:
+    """Records of drafts are kept unconverted; --drafts then converts them, and dropping it
+    leaves them out again."""
+    assert sample.build().exit_code == 0
+    for flags in (["--drafts"], []):
+        result = sample.build(*flags)
+        assert result.exit_code == 0, result.output
+        clean = CliRunner().invoke(
+            build_cli.cli,
+            [
+                "--project",
+                str(sample.root),
+                "build",
+                "--clean",
+                "--out",
+                str(tmp_path / "c"),
+                "--today",
+                TODAY.isoformat(),
+                *flags,
+            ],
+        )
+        assert clean.exit_code == 0
+        assert sample.snapshot() == sample.snapshot_of(tmp_path / "c")
+
+
+def test_a_kept_record_is_checked_again_when_its_image_goes(sample: Project) -> None:
+    """A post's record is reused only while the assets it names are the same."""
+    sample.post("with-image", image="/static/img/reminder-timeline.svg", tenants=["agencies"])
+    assert sample.build().exit_code == 0
+    (sample.root / "site/static/img/reminder-timeline.svg").unlink()
+    result = sample.build()
+    assert result.exit_code == 1
+    assert (
+        "content/posts/with-image.md:2: image: no file site/static/img/reminder-timeline.svg"
+        in result.output
+    )
+
+
+def test_a_broken_link_in_a_kept_record_names_its_line(sample: Project) -> None:
+    """Deleting a post breaks the links of posts that were not read again: still a line."""
+    assert sample.build().exit_code == 0
+    (sample.root / "content/posts/measuring-utilisation-with-sqlite.md").unlink()
+    result = sample.build()
+    assert result.exit_code == 1
+    assert "broken link 'measuring-utilisation-with-sqlite.md'" in result.output
+    assert ".md:" in result.output.split("broken link")[0].splitlines()[-1]
+
+
+def test_after_a_failed_build_the_next_one_equals_a_clean_build(
+    sample: Project, tmp_path: Path
+) -> None:
+    """A failed build leaves its staging folder as the spare tree, changed: the next build must
+    not replay the last journal on it."""
+    assert sample.build().exit_code == 0
+    edit_post_body(sample)
+    assert sample.build().exit_code == 0
+    edit(sample.root / POST, "date: 2025-02-03", "date: 2025-02-30")
+    assert sample.build().exit_code == 1
+    edit(sample.root / POST, "date: 2025-02-30", "date: 2025-02-03")
+    edit_post_title(sample)
+    assert sample.build().exit_code == 0
+    assert sample.snapshot() == clean_build(sample, tmp_path / "clean")
+
+
+def test_one_tenant_builds_between_full_ones(sample: Project, tmp_path: Path) -> None:
+    """Each tenant's tree keeps its own journal."""
+    assert sample.build().exit_code == 0
+    edit_post_body(sample)
+    assert sample.build("--tenant", "agencies").exit_code == 0
+    edit_post_title(sample)
+    assert sample.build("--tenant", "freelancers").exit_code == 0
+    add_post(sample)
+    assert sample.build().exit_code == 0
+    assert sample.snapshot() == clean_build(sample, tmp_path / "clean")
+
+
+def test_a_template_error_in_a_parallel_rebuild_is_reported(
+    sample: Project, tmp_path: Path
+) -> None:
+    """Tenants rebuilt in processes of their own report problems as a build in one does."""
+    assert sample.build("--jobs", "2").exit_code == 0
+    before = sample.snapshot()
+    template = sample.root / "site/templates/post.html"
+    edit(template, "{% if post.draft %}", "{% if post.draft %}{% if %}")
+    result = sample.build("--jobs", "2")
+    assert result.exit_code == 1
+    assert "site/templates/post.html:11: template error" in result.output
+    assert sample.snapshot() == before
+    edit(template, "{% if post.draft %}{% if %}", "{% if post.draft %}")
+    edit_post_body(sample)
+    assert sample.build("--jobs", "2").exit_code == 0
+    assert sample.snapshot() == clean_build(sample, tmp_path / "clean")
+
+
+def _square_or_fail(offset: int, item: int) -> int:
+    if item < 0:
+        raise ValueError(f"negative: {item}")
+    return offset + item * item
+
+
+def test_fork_each_keeps_order_and_raises_what_a_process_raised() -> None:
+    from renderer.parallel import fork_each
+
+    assert fork_each(_square_or_fail, 1, [1, 2, 3]) == [2, 5, 10]
+    with pytest.raises(ValueError, match="negative: -2"):
+        fork_each(_square_or_fail, 0, [1, -2, 3])
+    with pytest.raises(ValueError, match="negative: -1"):
+        fork_each(_square_or_fail, 0, [-1, 2])
