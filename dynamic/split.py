@@ -19,7 +19,13 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from dynamic.db import db
 from dynamic.models import Exposure, User, UserAssignment
 from dynamic.security import csrf
-from floe.experiments import Experiment, Experiments, Variant, load_experiments
+from floe.experiments import (
+    Experiment,
+    Experiments,
+    Variant,
+    assignment_cookie,
+    load_experiments,
+)
 
 bp = Blueprint("split", __name__)
 
@@ -33,8 +39,6 @@ BOTS = re.compile(
     r"httpclient|axios/|node-fetch",
     re.IGNORECASE,
 )
-#: The cookie of visitors outside the test's coverage (they see the control).
-OUTSIDE = "none"
 #: The path of a landing page, as the build writes them: "" (home) or "name/".
 _PAGE_PATH = re.compile(r"^(?:[a-z0-9][a-z0-9-]{0,99}/)?$")
 
@@ -48,11 +52,6 @@ def init_app(app: Flask, tenants) -> None:
 
 def experiments() -> Experiments:
     return current_app.extensions["floe.experiments"]
-
-
-def assignment_cookie(experiment: str, variant: str | None) -> str:
-    """One cookie name per experiment and variant: hosts match on a cookie's presence."""
-    return f"floe_x_{experiment}_{variant or OUTSIDE}"
 
 
 def is_bot() -> bool:

@@ -21,8 +21,16 @@ from floe.errors import Problem, SourceError
 from floe.tomlsource import locate, toml_error_line
 
 STATUSES = ("draft", "running", "stopped")
+#: The assignment cookie's variant for visitors outside the coverage (they see the control).
+OUTSIDE = "none"
 _KEY = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 KEYS = ("tenants", "pages", "variants", "coverage", "status", "seed")
+
+
+def assignment_cookie(experiment: str, variant: str | None) -> str:
+    """One cookie name per experiment and variant (``None``: outside the coverage): hosts'
+    edges can test a cookie's presence, not its value."""
+    return f"floe_x_{experiment}_{variant or OUTSIDE}"
 
 
 def fnv1a32(text: str) -> int:

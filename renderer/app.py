@@ -25,6 +25,7 @@ def create_app(tenant: str, sources: Sources) -> Flask:
     app.extensions["floe.catalog"] = catalog
     app.extensions["floe.assets"] = manifest
     app.extensions["floe.sources"] = sources
+    app.extensions["floe.experiments"] = sources.experiments
 
     for blueprint in (landing.bp, blog.bp, assets.bp, seo.bp):
         app.register_blueprint(blueprint)

@@ -139,6 +139,21 @@ class LandingPage(Document):
     def url(self) -> str:
         return "/" if self.name == "home" else f"/{self.name}/"
 
+    @property
+    def base(self) -> str:
+        """The page this one is a split-test variant of (``pricing@annual`` → ``pricing``)."""
+        return self.name.partition("@")[0]
+
+    @property
+    def variant(self) -> str | None:
+        """The variant key, for a split-test variant's file (``<page>@<variant>.md``)."""
+        return self.name.partition("@")[2] or None
+
+    @property
+    def canonical_url(self) -> str:
+        """A variant's canonical URL is its original page's."""
+        return "/" if self.base == "home" else f"/{self.base}/"
+
 
 @dataclass(frozen=True)
 class Tag:
@@ -571,15 +586,16 @@ def _read_page(
             )
         )
         return None
-    if name in RESERVED_PAGES or not SLUG.match(name):
+    base, at, variant = name.partition("@")  # pricing@annual: a split-test variant of pricing
+    if base in RESERVED_PAGES or not SLUG.match(base) or (at and not SLUG.match(variant)):
         problems.append(
             Problem(
                 file,
                 None,
                 None,
                 f"{name!r} cannot be a page name",
-                "use lowercase words joined by '-', not one of: "
-                + ", ".join(sorted(RESERVED_PAGES)),
+                "use lowercase words joined by '-' (and PAGE@VARIANT for a split-test variant), "
+                "not one of: " + ", ".join(sorted(RESERVED_PAGES)),
             )
         )
         return None

@@ -37,7 +37,7 @@ def landing_head(page: LandingPage, catalog: Catalog, assets: AssetManifest) -> 
     return Head(
         title=page.title if home else page_title(tenant, page.title),
         description=description,
-        canonical=tenant.base_url + page.url,
+        canonical=tenant.base_url + page.canonical_url,
         image=share_image(tenant, assets),
         jsonld=jsonld,
     )

@@ -245,7 +245,8 @@ def page_keys(app: Flask, sources: Sources, tenant: str) -> dict[str, str]:
     shared_assets = tuple(
         manifest[n].url for n in (BUNDLE, settings.logo, settings.image) if n and n in manifest
     )
-    base = _digest(code_version_cached(), tenant_text[tenant], shared_assets)
+    tests = tuple(repr(e) for e in sources.experiments.values() if tenant in e.tenants)
+    base = _digest(code_version_cached(), tenant_text[tenant], shared_assets, tests)
     keys: dict[str, str] = {}
 
     recent = tuple(_summary(p) for p in posts[:3])

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, current_app, render_template
 
+from renderer import split
 from renderer.assets import manifest
 from renderer.catalog import current_catalog
 from renderer.head import landing_head
@@ -36,6 +37,7 @@ def _render(name: str) -> str:
         body=catalog.body(landing),
         recent_posts=catalog.posts[:3],
         head=landing_head(landing, catalog, manifest()),
+        split=split.mark(current_app.extensions["floe.experiments"], catalog.tenant.key, landing),
     )
 
 

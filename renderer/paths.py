@@ -32,6 +32,10 @@ class ProjectPaths:
     def tenants_file(self) -> Path:
         return self.site / "tenants.toml"
 
+    @property
+    def experiments_file(self) -> Path:
+        return self.site / "experiments.toml"
+
     def template_dirs(self, tenant: str) -> list[Path]:
         """Template folders for ``tenant``, its own overrides first."""
         return [self.templates / "tenants" / tenant, self.templates]

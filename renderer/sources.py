@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from pygments.styles import STYLES, get_all_styles
 
 from floe.errors import Problem, SourceError
+from floe.experiments import Experiments, load_experiments
 from floe.tenants import TenantRegistry, load_tenants
+from renderer import split
 from renderer.assets import AssetManifest, read_static
 from renderer.catalog import Catalog, build_catalogs
 from renderer.content import ContentReader, Corpus, load_corpus
@@ -27,6 +29,7 @@ class Sources:
     corpus: Corpus
     catalogs: dict[str, Catalog]
     manifests: dict[str, AssetManifest]
+    experiments: Experiments
     #: Things worth fixing that do not stop a build.
     warnings: list[Problem] = field(default_factory=list)
 
@@ -102,6 +105,9 @@ def load_sources(
         )
     except SourceError as exc:
         raise SourceError([*problems, *exc.problems]) from None
+    experiments, skipped = _experiments(paths, tenants, corpus, problems)
+    if skipped:  # variants of tests that are not running: not rendered
+        corpus.pages = [p for p in corpus.pages if p.file not in skipped]
     catalogs, link_problems = build_catalogs(corpus, tenants, related)
     problems.extend(link_problems)
     for page in corpus.pages:
@@ -117,7 +123,29 @@ def load_sources(
             )
     if problems:
         raise SourceError(problems)
-    return Sources(paths, tenants, corpus, catalogs, manifests, content_warnings(corpus))
+    return Sources(
+        paths, tenants, corpus, catalogs, manifests, experiments, content_warnings(corpus)
+    )
+
+
+def _experiments(
+    paths: ProjectPaths, tenants: TenantRegistry, corpus: Corpus, problems: list[Problem]
+) -> tuple[Experiments, set[str]]:
+    """site/experiments.toml, checked against the pages; the variant files not to render."""
+    pages = {
+        key: {p.base for p in corpus.pages if p.tenant == key and not p.variant} for key in tenants
+    }
+    try:
+        experiments = load_experiments(
+            paths.experiments_file, tenants, pages, display_path=split.EXPERIMENTS_FILE
+        )
+    except SourceError as exc:
+        problems.extend(exc.problems)
+        experiments = Experiments({})
+    text = paths.experiments_file.read_text() if paths.experiments_file.is_file() else ""
+    variant_problems, skipped = split.check_variants(experiments, corpus.pages, text)
+    problems.extend(variant_problems)
+    return experiments, skipped
 
 
 def _code_styles(wanted: set[str]) -> set[str]:

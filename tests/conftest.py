@@ -101,9 +101,11 @@ def sample(tmp_path: Path) -> Project:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Project:
-    """The repository's site/ with a minimal content/: two home pages and no posts."""
+    """The repository's site/ with a minimal content/: two home pages and no posts (and no
+    split tests: their variant pages are not there)."""
     root = tmp_path / "project"
     shutil.copytree(REPO / "site", root / "site")
+    (root / "site" / "experiments.toml").unlink(missing_ok=True)
     proj = Project(root)
     for tenant in ("freelancers", "agencies"):
         for name, template in (

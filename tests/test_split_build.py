@@ -1,0 +1,145 @@
+"""Split tests in the static build: every variant of a page under a running test is rendered
+(canonical to its page, out of the sitemap), pages under test carry their mark and script,
+`_redirects` routes by assignment cookie (read with Netlify's own parser), and bad variant
+files or definitions fail the build with the file and what to do."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import lxml.html
+import pytest
+
+from tests.browser import require
+from tests.conftest import REPO, Project
+
+JS = REPO / "tests" / "js"
+ORIGIN = "https://app.tallystack.example"
+
+
+def html(path: Path):
+    return lxml.html.parse(str(path)).getroot()
+
+
+def test_variants_are_rendered_and_point_to_their_page(sample_build: Project) -> None:
+    site = sample_build.site()
+    page, variant = (
+        html(site / "pricing" / "index.html"),
+        html(site / "pricing@annual" / "index.html"),
+    )
+    assert page.get("data-experiment") == variant.get("data-experiment") == "pricing-annual-first"
+    assert (page.get("data-variant"), variant.get("data-variant")) == ("control", "annual")
+    assert variant.get("data-control") == "control" and variant.get("data-page") == "pricing"
+    canonical = "https://tallystack.example/pricing/"
+    assert page.xpath("//link[@rel='canonical']/@href") == [canonical]
+    assert variant.xpath("//link[@rel='canonical']/@href") == [canonical]
+    assert "two months free: Solo is $120 a year" in variant.text_content()
+    for doc in (page, variant):
+        [script] = doc.xpath("//script[contains(@src, '/js/split.')]/@src")
+        assert (site / script.lstrip("/")).is_file()
+    sitemap = (site / "sitemap.xml").read_text()
+    assert "/pricing/" in sitemap and "@" not in sitemap
+    home = html(site / "index.html")  # not under test: no mark, no script
+    assert home.get("data-experiment") is None
+    assert not home.xpath("//script[contains(@src, '/js/split.')]")
+    assert not (sample_build.site("agencies") / "pricing@annual").exists()
+
+
+def parse_redirects(path: Path) -> dict:
+    if shutil.which("node") is None:
+        require("Node.js is not installed (it runs Netlify's _redirects parser)")
+    if not (JS / "node_modules" / "@netlify" / "redirect-parser").is_dir():
+        require("Netlify's parser is not installed: npm ci --prefix tests/js")
+    done = subprocess.run(
+        ["node", str(JS / "parse_redirects.mjs"), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "NODE_NO_WARNINGS": "1"},
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_netlify_reads_the_rules_of_each_split_test(sample_build: Project) -> None:
+    parsed = parse_redirects(sample_build.site() / "_redirects")
+    assert parsed["errors"] == []
+    rules = [r for r in parsed["redirects"] if r["from"] == "/pricing/"]
+    service = f"{ORIGIN}/app/split/page/pricing/"
+    assert [(r["to"], r["status"], r["force"], r["conditions"]) for r in rules] == [
+        (f"{service}?floe_force=:force", 200, True, {}),
+        ("/pricing@annual/", 200, True, {"Cookie": "floe_x_pricing-annual-first_annual"}),
+        ("/pricing/index.html", 200, True, {"Cookie": "floe_x_pricing-annual-first_control"}),
+        ("/pricing/index.html", 200, True, {"Cookie": "floe_x_pricing-annual-first_none"}),
+        (service, 200, True, {}),
+    ]
+    assert rules[0]["query"] == {"floe_force": ":force"}
+    assert rules[-1]["proxy"] is True and rules[0]["proxy"] is True
+    everything = parsed["redirects"]
+    assert everything.index(rules[-1]) < len(everything) - 1  # before the /app/* proxy
+    assert everything[-1]["from"] == "/app/*"
+    agencies = parse_redirects(sample_build.site("agencies") / "_redirects")
+    assert not [r for r in agencies["redirects"] if r["conditions"]]
+
+
+def test_a_draft_experiment_renders_no_variant(sample: Project) -> None:
+    toml = sample.root / "site" / "experiments.toml"
+    toml.write_text(toml.read_text().replace('status = "running"', 'status = "draft"'))
+    result = sample.build()
+    assert result.exit_code == 0, result.output
+    site = sample.site()
+    assert not (site / "pricing@annual").exists()
+    assert html(site / "pricing" / "index.html").get("data-experiment") is None
+    assert "Cookie=" not in (site / "_redirects").read_text()
+
+
+def test_editing_experiments_rebuilds_like_a_clean_build(sample: Project) -> None:
+    assert sample.build().exit_code == 0
+    toml = sample.root / "site" / "experiments.toml"
+    toml.write_text(toml.read_text().replace('status = "running"', 'status = "stopped"'))
+    assert sample.build().exit_code == 0
+    incremental = sample.snapshot()
+    assert sample.build("--clean").exit_code == 0
+    assert sample.snapshot() == incremental
+    assert not (sample.site() / "pricing@annual").exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda s: (s.content / "pages" / "freelancers" / "pricing@annual.md").unlink(),
+            "site/experiments.toml:15: experiments.pricing-annual-first: variant 'annual' of "
+            "page 'pricing' has no file (write content/pages/freelancers/pricing@annual.md",
+        ),
+        (
+            lambda s: shutil.copy(
+                s.content / "pages" / "freelancers" / "pricing.md",
+                s.content / "pages" / "freelancers" / "pricing@monthly.md",
+            ),
+            "content/pages/freelancers/pricing@monthly.md: no experiment in "
+            "site/experiments.toml has variant 'monthly' of page 'pricing'",
+        ),
+        (
+            lambda s: (s.root / "site" / "experiments.toml").write_text(
+                (s.root / "site" / "experiments.toml")
+                .read_text()
+                .replace('["pricing"]', '["prices"]')
+            ),
+            "experiments.pricing-annual-first.pages: tenant 'freelancers' has no page 'prices'",
+        ),
+    ],
+)
+def test_bad_split_tests_fail_the_build_and_keep_the_output(
+    sample: Project, change, message
+) -> None:
+    assert sample.build().exit_code == 0
+    before = sample.snapshot()
+    change(sample)
+    result = sample.build()
+    assert result.exit_code == 1 and message in result.output, result.output
+    assert sample.snapshot() == before
