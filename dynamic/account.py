@@ -12,7 +12,7 @@ from dynamic.auth import end_session, start_session
 from dynamic.db import db
 from dynamic.forms import ActionForm, ChangeEmailForm, ChangePasswordForm, DeleteAccountForm
 from dynamic.look import render
-from dynamic.models import User
+from dynamic.models import Subscription, User
 from dynamic.security import limiter
 from dynamic.tokens import Purpose, TokenError, user_for_token
 
@@ -54,6 +54,21 @@ def _page(status: int = 200, **bound: FlaskForm):
         held=ledger.held_disputes(p.id for p in payments),
         plans=ledger.plans(),
         **_forms(**bound),
+    )
+
+
+def _renewing_subscription() -> bool:
+    return (
+        db.session.scalar(
+            db.select(Subscription.id)
+            .where(
+                Subscription.user_id == current_user.id,
+                Subscription.status.in_(ledger.ENTITLED),
+                Subscription.cancel_at_period_end.is_(False),
+            )
+            .limit(1)
+        )
+        is not None
     )
 
 
@@ -142,6 +157,12 @@ def delete():
         return _page(400, delete_form=form)
     if current_user.is_admin and not _another_admin():
         form.confirm.errors.append("You are the last admin: make someone else admin first.")
+        return _page(400, delete_form=form)
+    if _renewing_subscription():
+        form.confirm.errors.append(
+            "Your subscription still renews: cancel it under Billing first, so nothing is "
+            "charged after your account is gone."
+        )
         return _page(400, delete_form=form)
     current_user.anonymise()
     db.session.commit()

@@ -13,7 +13,7 @@ import pytest
 from dynamic import ledger
 from dynamic.db import db
 from dynamic.models import Payment, StripeEvent, User
-from tests.accounts import HOST, PASSWORD, csrf_token, login, me, outbox, signup
+from tests.accounts import HOST, PASSWORD, csrf_token, login, me, outbox, post_form, signup
 from tests.stripe_stub import dispose, make_app
 
 BROWSER = {**HOST, "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0 Safari/537.36"}
@@ -176,3 +176,23 @@ def test_the_local_portal_fails_a_renewal_and_cancels(app, client) -> None:
     assert "You have no paid plan" in client.get("/app/account", headers=HOST).text
     with app.app_context():
         assert ledger.lifetime_value(User.find("ada@example.com").id) == {"usd": 1200}
+
+
+def test_a_renewing_subscription_must_be_canceled_before_deleting_the_account(app, client) -> None:
+    signup(client)
+    pay(client, buy(client, "solo"))
+    data = {"delete-current_password": PASSWORD, "delete-confirm": "y"}
+    refused = post_form(client, "/app/account", "/app/account/delete", **data)
+    assert refused.status_code == 400 and "cancel it under Billing first" in refused.text
+    assert me(client)["authenticated"] is True
+    token = csrf_token(client, "/app/billing")
+    client.post("/app/billing", headers=HOST, data={"csrf_token": token})
+    [action] = re.findall(
+        r'action="(/app/pay/local/portal/[^"]+)"',
+        client.get("/app/pay/local/portal", headers=HOST).text,
+    )
+    token = csrf_token(client, "/app/pay/local/portal")
+    client.post(action, headers=HOST, data={"csrf_token": token, "action": "cancel"})
+    assert post_form(client, "/app/account", "/app/account/delete", **data).status_code == 302
+    with app.app_context():
+        assert ledger.lifetime_value(db.session.scalars(db.select(User)).one().id) == {"usd": 1200}
