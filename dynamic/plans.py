@@ -7,14 +7,13 @@ pages to show. Problems are reported like the tenant registry's: file, line, fie
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from floe.errors import Problem, SourceError
-from floe.tomlsource import locate, toml_error_line
+from floe.tomlsource import locate, read_toml
 
 KINDS = ("recurring", "one-off")
 INTERVALS = ("day", "week", "month", "year")
@@ -107,15 +106,10 @@ class Plans(Mapping[tuple[str, str], Plan]):
 def load_plans(path: Path, tenants: Iterable[str], *, display_path: str | None = None) -> Plans:
     """Read and check ``path``; no file means nothing is for sale. Raises SourceError."""
     shown = display_path or str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    read = read_toml(path, shown)
+    if read is None:
         return Plans()
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        line = toml_error_line(exc)
-        raise SourceError([Problem(shown, line, message=f"invalid TOML: {exc}")]) from None
+    text, data = read
     problems: list[Problem] = []
     for key in sorted(set(data) - {"plans"}):
         problems.append(

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from floe.errors import Problem, SourceError
-from floe.tomlsource import locate, toml_error_line
+from floe.tomlsource import locate, read_toml
 
 STATUSES = ("draft", "running", "stopped")
 #: The assignment cookie's variant for visitors outside the coverage (they see the control).
@@ -72,6 +71,8 @@ class Experiment:
     coverage: float = 1.0
     status: str = "draft"
     seed: str = ""
+    #: Where its table starts in site/experiments.toml, for errors found later (the build's).
+    line: int | None = field(default=None, repr=False, compare=False)
 
     @property
     def control(self) -> Variant:
@@ -128,15 +129,10 @@ def load_experiments(
     """Read and check ``path`` (no file: no experiments). ``pages`` (tenant → landing page
     names), when given, lets the check name pages that do not exist."""
     shown = display_path or str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    read = read_toml(path, shown)
+    if read is None:
         return Experiments({})
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        problem = Problem(shown, toml_error_line(exc), message=f"invalid TOML: {exc}")
-        raise SourceError([problem]) from None
+    text, data = read
     problems: list[Problem] = []
     for key in sorted(set(data) - {"experiments"}):
         problems.append(
@@ -228,7 +224,8 @@ class _Checker:
             self.problem("seed", "must be a string")
         if len(self.problems) > start:
             return None
-        return Experiment(self.key, chosen, names, variants, float(coverage), status, seed)
+        line = locate(self.text, self.key, "experiments", self.key)
+        return Experiment(self.key, chosen, names, variants, float(coverage), status, seed, line)
 
     def tenants(self, value: Any, known: Mapping[str, Any]) -> tuple[str, ...]:
         if value == "all":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from floe.errors import Problem, SourceError
-from floe.tomlsource import locate, toml_error_line
+from floe.tomlsource import locate, read_toml
 
 _COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 _KEY = re.compile(r"^[a-z][a-z0-9_-]*$")
@@ -91,23 +90,13 @@ class TenantRegistry(Mapping[str, Tenant]):
 def load_tenants(path: Path, *, display_path: str | None = None) -> TenantRegistry:
     """Read and validate ``path``; raise :class:`SourceError` naming tenant and key."""
     shown = display_path or str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SourceError(
-            [
-                Problem(
-                    shown,
-                    message="file not found",
-                    hint="create it with one [tenants.NAME] table per site",
-                )
-            ]
-        ) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        line = toml_error_line(exc)
-        raise SourceError([Problem(shown, line, message=f"invalid TOML: {exc}")]) from None
+    read = read_toml(path, shown)
+    if read is None:
+        problem = Problem(
+            shown, message="file not found", hint="create it with one [tenants.NAME] table per site"
+        )
+        raise SourceError([problem])
+    text, data = read
 
     problems: list[Problem] = []
     extra = sorted(set(data) - {"tenants"})

@@ -1,9 +1,28 @@
-"""Line numbers in TOML files: tomllib keeps no positions, so errors find them in the text."""
+"""Reading the TOML files of site/, and finding line numbers in them for errors (tomllib keeps
+no positions, so they are found in the text)."""
 
 from __future__ import annotations
 
 import re
 import tomllib
+from pathlib import Path
+from typing import Any
+
+from floe.errors import Problem, SourceError
+
+
+def read_toml(path: Path, shown: str) -> tuple[str, dict[str, Any]] | None:
+    """The text and data of ``path``, or None when there is no such file. Invalid TOML raises
+    SourceError naming ``shown`` and the line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    try:
+        return text, tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        problem = Problem(shown, toml_error_line(exc), message=f"invalid TOML: {exc}")
+        raise SourceError([problem]) from None
 
 
 def locate(text: str, key: str, section: str, name: str | None = None) -> int | None:

@@ -142,8 +142,7 @@ def _experiments(
     except SourceError as exc:
         problems.extend(exc.problems)
         experiments = Experiments({})
-    text = paths.experiments_file.read_text() if paths.experiments_file.is_file() else ""
-    variant_problems, skipped = split.check_variants(experiments, corpus.pages, text)
+    variant_problems, skipped = split.check_variants(experiments, corpus.pages)
     problems.extend(variant_problems)
     return experiments, skipped
 

@@ -10,13 +10,12 @@ by the edge. See floe.experiments for the definitions and the assignment.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from floe.errors import Problem
 from floe.experiments import OUTSIDE, Experiments, assignment_cookie
 from floe.tenants import Tenant
-from floe.tomlsource import locate
 from renderer.content import LandingPage
 
 EXPERIMENTS_FILE = "site/experiments.toml"
@@ -43,10 +42,10 @@ def mark(experiments: Experiments, tenant: str, page: LandingPage) -> SplitMark 
 
 
 def check_variants(
-    experiments: Experiments, pages: Iterable[LandingPage], text: str
+    experiments: Experiments, pages: Sequence[LandingPage]
 ) -> tuple[list[Problem], set[str]]:
     """Problems with variant files, and the variant files not to render (their experiment is
-    not running). ``text`` is experiments.toml's, for line numbers."""
+    not running)."""
     problems: list[Problem] = []
     skipped: set[str] = set()
     present = {(p.tenant, p.base, p.variant) for p in pages if p.variant}
@@ -83,7 +82,7 @@ def check_variants(
                         problems.append(
                             Problem(
                                 EXPERIMENTS_FILE,
-                                locate(text, experiment.key, "experiments", experiment.key),
+                                experiment.line,
                                 f"experiments.{experiment.key}",
                                 f"variant {variant.key!r} of page {base!r} has no file",
                                 f"write content/pages/{tenant}/{base}@{variant.key}.md, "
