@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from dynamic import notify, split
 from dynamic.db import db
-from dynamic.forms import ActionForm, LoginForm, SignupForm
+from dynamic.forms import ActionForm, LoginForm, SignupForm, form_status
 from dynamic.look import render
 from dynamic.models import User, spend_password_check_time
 from dynamic.security import limiter
@@ -110,7 +110,7 @@ def signup():
             else:
                 flash("Welcome! We could not send the confirmation mail: ask for it again below.")
             return set_hint(redirect(safe_next(request.args.get("next"))))
-    return render("auth/signup.html", "Create your account", _status(), form=form)
+    return render("auth/signup.html", "Create your account", form_status(), form=form)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -128,7 +128,7 @@ def login():
             start_session(user, remember=form.remember.data)
             return set_hint(redirect(safe_next(request.args.get("next"))))
         form.password.errors.append("Wrong email or password.")
-    return render("auth/login.html", "Log in", _status(), form=form)
+    return render("auth/login.html", "Log in", form_status(), form=form)
 
 
 @bp.post("/logout")
@@ -136,7 +136,3 @@ def logout():
     if ActionForm().validate_on_submit():
         return end_session(redirect("/"))
     return redirect(url_for("account.index"))
-
-
-def _status() -> int:
-    return 200 if request.method == "GET" else 400

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from flask import request
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 PASSWORD_MIN = 10
+
+
+def form_status() -> int:
+    """A form page answers 200 when shown, 400 when shown again with the errors of a post."""
+    return 200 if request.method == "GET" else 400
 
 
 def _email(label: str = "Email") -> EmailField:

@@ -12,7 +12,7 @@ from flask import Blueprint, current_app, flash, redirect, request, url_for
 from dynamic import notify
 from dynamic.auth import set_hint, start_session
 from dynamic.db import db
-from dynamic.forms import NewPasswordForm, ResetRequestForm
+from dynamic.forms import NewPasswordForm, ResetRequestForm, form_status
 from dynamic.look import render
 from dynamic.models import User
 from dynamic.security import limiter
@@ -44,8 +44,7 @@ def request_link():
             "It works once, for a limited time."
         )
         return redirect(url_for("auth.login"))
-    status = 200 if request.method == "GET" else 400
-    return render("auth/reset_request.html", "Reset your password", status, form=form)
+    return render("auth/reset_request.html", "Reset your password", form_status(), form=form)
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
@@ -67,5 +66,6 @@ def choose_password(token: str):
         start_session(user)
         flash("Your new password is set. Every other device was logged out.")
         return set_hint(redirect(url_for("account.index")))
-    status = 200 if request.method == "GET" else 400
-    return render("auth/reset.html", "Choose a new password", status, form=form, email=user.email)
+    return render(
+        "auth/reset.html", "Choose a new password", form_status(), form=form, email=user.email
+    )

@@ -100,13 +100,12 @@ def page_name(path: str) -> str:
     return path.strip("/") or "home"
 
 
-def page_file(build: Path, domain: str, path: str, variant: Variant | None, control: Variant):
-    """The pre-rendered HTML of ``path`` in ``variant``: the page's own file for the control
-    (and for visitors outside the test), ``/<page>@<variant>/`` for the others."""
-    site = build / domain
-    if variant is None or variant.key == control.key:
+def page_file(site: Path, path: str, variant: str | None) -> Path:
+    """The pre-rendered HTML of ``path``: the page's own file (``variant`` None), or the
+    variant's, ``/<page>@<variant>/``."""
+    if variant is None:
         return site / path.strip("/") / "index.html"
-    return site / f"{page_name(path)}@{variant.key}" / "index.html"
+    return site / f"{page_name(path)}@{variant}" / "index.html"
 
 
 @bp.get("/split/page/", defaults={"path": ""})
@@ -116,23 +115,24 @@ def page(path: str):
     the service is deployed with, and the cookies that let the host's edge serve it next."""
     if not _PAGE_PATH.match(path):  # landing pages only: never a path out of the build
         abort(404)
-    build = Path(current_app.config["FLOE_BUILD_DIR"])
+    site = Path(current_app.config["FLOE_BUILD_DIR"]) / g.tenant.domain
     running = experiments().running_on(g.tenant.key, page_name(path))
     experiment = running[0] if running else None
-    variant = control = None
     visitor = visitor_id() or secrets.token_urlsafe(16)
+    preview = variant = None
     if experiment is not None:
-        control = experiment.control
-        variant = forced(experiment) or variant_for(experiment, visitor)
-    file = page_file(build, g.tenant.domain, path, variant, control or Variant("", 0))
-    if not file.is_file():
+        preview = forced(experiment)
+        variant = preview or variant_for(experiment, visitor)
+    shown = variant.key if variant and variant != experiment.control else None
+    file = page_file(site, path, shown)
+    if shown and not file.is_file():
         current_app.logger.error("split: no pre-rendered page %s", file)
-        file = page_file(build, g.tenant.domain, path, None, Variant("", 0))
-        if not file.is_file():
-            abort(404)
+        file = page_file(site, path, None)
+    if not file.is_file():
+        abort(404)
     response = Response(file.read_bytes(), mimetype="text/html")
     response.headers["Cache-Control"] = "private, no-store"
-    if experiment is None or forced(experiment) is not None:
+    if experiment is None or preview is not None:
         return response
     return remember(response, experiment, visitor, variant)
 
