@@ -176,25 +176,35 @@ def database_url(request, tmp_path: Path) -> Iterator[str]:
         yield from _postgres_database()
 
 
-@pytest.fixture
-def app(database_url: str):
-    """The dynamic service on a migrated, empty database."""
+def migrated_service(database_url: str, **config):
+    """The dynamic service on ``database_url``, migrated to the latest schema; ``config`` on
+    top of the test settings. Give it back with :func:`dispose_service`."""
     from flask_migrate import upgrade
 
     from dynamic import create_app
-    from dynamic.db import db
 
-    service = create_app({"SQLALCHEMY_DATABASE_URI": _driver(database_url), "TESTING": True})
+    url = database_url.replace("postgresql://", "postgresql+psycopg://", 1)
+    service = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, **config})
     with service.app_context():
         upgrade()
-    yield service
+    return service
+
+
+def dispose_service(service) -> None:
+    """Close the service's database connections (PostgreSQL drops the database after)."""
+    from dynamic.db import db
+
     with service.app_context():
         db.session.remove()
         db.engine.dispose()
 
 
-def _driver(url: str) -> str:
-    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+@pytest.fixture
+def app(database_url: str):
+    """The dynamic service on a migrated, empty database."""
+    service = migrated_service(database_url)
+    yield service
+    dispose_service(service)
 
 
 @pytest.fixture

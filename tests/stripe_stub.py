@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl
 import pytest
 import stripe
 
-from tests.conftest import REPO, TENANT_HOST
+from tests.conftest import REPO, TENANT_HOST, migrated_service
 
 SECRET_KEY = "sk_test_floe_tests"
 WEBHOOK_SECRET = "whsec_floe_tests_0123456789"
@@ -73,28 +73,8 @@ def make_app(
     database_url: str, tmp_path: Path, site_files: dict[str, str] | None = None, **config: Any
 ):
     """The service on a migrated database, with the tests' plans; ``config`` on top."""
-    from flask_migrate import upgrade
-
-    from dynamic import create_app
-
-    settings = {
-        "SQLALCHEMY_DATABASE_URI": database_url.replace("postgresql://", "postgresql+psycopg://"),
-        "TESTING": True,
-        "FLOE_SITE_DIR": str(site_with_plans(tmp_path, site_files)),
-        **config,
-    }
-    service = create_app(settings)
-    with service.app_context():
-        upgrade()
-    return service
-
-
-def dispose(service) -> None:
-    from dynamic.db import db
-
-    with service.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    site = str(site_with_plans(tmp_path, site_files))
+    return migrated_service(database_url, **{"FLOE_SITE_DIR": site, **config})
 
 
 # --- the API stand-in ---------------------------------------------------------------------------

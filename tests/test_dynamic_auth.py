@@ -9,7 +9,7 @@ import pytest
 
 from dynamic import create_app
 from tests.accounts import HOST, PASSWORD, login, logout, me, signup
-from tests.conftest import TENANT_HOST
+from tests.conftest import TENANT_HOST, dispose_service, migrated_service
 
 
 def test_signup_login_logout(client) -> None:
@@ -214,19 +214,9 @@ def test_forms_work_over_https_where_the_referer_is_checked(app) -> None:
 
 
 def test_login_works_while_redis_is_down(database_url) -> None:
-    from flask_migrate import upgrade
-
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": database_url.replace(
-                "postgresql://", "postgresql+psycopg://"
-            ),
-            "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/0",
-        }
-    )
-    with app.app_context():
-        upgrade()
+    app = migrated_service(database_url, RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0")
     client = app.test_client()
     assert signup(client).status_code == 302
     logout(client)
     assert login(client).status_code == 302
+    dispose_service(app)

@@ -17,12 +17,12 @@ from dynamic.models import CheckoutSession, StripeCustomer, User
 from dynamic.plans import format_money, load_plans
 from floe.errors import SourceError
 from tests.accounts import HOST, csrf_token, signup
+from tests.conftest import dispose_service
 from tests.stripe_stub import (
     SECRET_KEY,
     WEBHOOK_SECRET,
     checkout_session,
     deliver,
-    dispose,
     event,
     make_app,
     stripe_stub,  # noqa: F401  (the fixture)
@@ -47,7 +47,7 @@ def app(database_url, tmp_path, stripe_stub):  # noqa: F811
         FLOE_STRIPE_API_BASE=stripe_stub.url,
     )
     yield service
-    dispose(service)
+    dispose_service(service)
 
 
 def confirm_form(client, plan: str = "solo") -> dict[str, str]:

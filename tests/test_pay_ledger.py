@@ -10,6 +10,7 @@ import pytest
 from dynamic import ledger
 from dynamic.db import db
 from dynamic.models import StripeCustomer, User, UserAssignment
+from tests.conftest import dispose_service
 from tests.stripe_stub import (
     DAY,
     SECRET_KEY,
@@ -18,7 +19,6 @@ from tests.stripe_stub import (
     charge,
     checkout_session,
     deliver,
-    dispose,
     dispute,
     event,
     invoice,
@@ -37,7 +37,7 @@ def app(database_url, tmp_path):
         FLOE_STRIPE_API_BASE="http://127.0.0.1:9",
     )
     yield service
-    dispose(service)
+    dispose_service(service)
 
 
 def user(app, name: str, buckets: dict[str, str] | None = None) -> int:

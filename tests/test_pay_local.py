@@ -14,7 +14,8 @@ from dynamic import ledger
 from dynamic.db import db
 from dynamic.models import Payment, StripeEvent, User
 from tests.accounts import HOST, PASSWORD, csrf_token, login, me, outbox, post_form, signup
-from tests.stripe_stub import dispose, make_app
+from tests.conftest import dispose_service
+from tests.stripe_stub import make_app
 
 BROWSER = {**HOST, "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0 Safari/537.36"}
 EXPERIMENTS = """
@@ -44,7 +45,7 @@ def app(database_url, tmp_path):
         FLOE_STRIPE_WEBHOOK_SECRET="",
     )
     yield service
-    dispose(service)
+    dispose_service(service)
 
 
 def buy(client, plan: str):

@@ -16,6 +16,7 @@ from dynamic import ledger
 from dynamic.db import db
 from dynamic.models import Dispute, Payment, StripeCustomer, StripeEvent, Subscription, User, as_utc
 from tests.accounts import outbox
+from tests.conftest import dispose_service
 from tests.stripe_stub import (
     DAY,
     SECRET_KEY,
@@ -24,7 +25,6 @@ from tests.stripe_stub import (
     charge,
     checkout_session,
     deliver,
-    dispose,
     dispute,
     event,
     invoice,
@@ -48,7 +48,7 @@ def app(database_url, tmp_path):
         FLOE_STRIPE_API_BASE=NOWHERE,
     )
     yield service
-    dispose(service)
+    dispose_service(service)
 
 
 def customer(app, email: str = "ada@example.com", customer_id: str = "cus_1") -> int:

@@ -14,7 +14,7 @@ from dynamic import create_app
 from dynamic.db import db
 from dynamic.models import Exposure, User, UserAssignment
 from tests.accounts import HOST, signup
-from tests.conftest import REPO, TENANT_HOST
+from tests.conftest import REPO, TENANT_HOST, dispose_service, migrated_service
 
 BROWSER = {**HOST, "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0 Safari/537.36"}
 EXPERIMENTS = """
@@ -71,8 +71,6 @@ PAGES = {
 @pytest.fixture
 def app(database_url: str, tmp_path: Path):
     """The service with three experiments and a build output holding their variants."""
-    from flask_migrate import upgrade
-
     site = tmp_path / "site"
     shutil.copytree(REPO / "site", site)
     (site / "experiments.toml").write_text(EXPERIMENTS)
@@ -80,21 +78,11 @@ def app(database_url: str, tmp_path: Path):
     for name, text in PAGES.items():
         (build / name).parent.mkdir(parents=True, exist_ok=True)
         (build / name).write_text(f"<!doctype html><title>{text}</title>")
-    service = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": database_url.replace(
-                "postgresql://", "postgresql+psycopg://"
-            ),
-            "FLOE_SITE_DIR": str(site),
-            "FLOE_BUILD_DIR": str(tmp_path / "build"),
-        }
+    service = migrated_service(
+        database_url, FLOE_SITE_DIR=str(site), FLOE_BUILD_DIR=str(tmp_path / "build")
     )
-    with service.app_context():
-        upgrade()
     yield service
-    with service.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    dispose_service(service)
 
 
 def experiment(app, key: str):
