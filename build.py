@@ -317,6 +317,50 @@ def new(paths: ProjectPaths, title: str, tenants: tuple[str, ...]) -> None:
     click.echo(f"Created {path.relative_to(paths.root)} (a draft: remove 'draft: true' to publish)")
 
 
+@cli.group()
+def experiment() -> None:
+    """Split tests in site/experiments.toml."""
+
+
+@experiment.command("stop")
+@click.argument("key")
+@click.option(
+    "--winner",
+    metavar="VARIANT",
+    help="The variant every visitor gets from now on, at the page's own URL.  "
+    "[default: none: the control]",
+)
+@click.pass_obj
+def experiment_stop(paths: ProjectPaths, key: str, winner: str | None) -> None:
+    """Stop the experiment KEY: set its status to stopped (and its winner) in
+    site/experiments.toml, keeping the file's comments and layout.
+
+    The next build renders the winner's file at the page's own URL and drops the edge's
+    split-test rules, so returning visitors stop getting their old variant once the sites
+    are deployed.
+    """
+    from floe.experiment_edit import stop_experiment
+
+    try:
+        tenants = load_tenants(paths.tenants_file, display_path="site/tenants.toml")
+        stopped = stop_experiment(
+            paths.experiments_file,
+            key,
+            winner,
+            tenants,
+            display_path="site/experiments.toml",
+        )
+    except SourceError as error:
+        _report(error, "Not changed")
+        sys.exit(1)
+    shown = stopped.concluded.key
+    pages = ", ".join("/" if p == "home" else f"/{p}/" for p in stopped.pages)
+    click.echo(
+        f"site/experiments.toml: {key} stopped; {pages} will show {shown!r} to every visitor."
+    )
+    click.echo("Now rebuild and deploy: python build.py, then deploy the sites.")
+
+
 @cli.command("list")
 @click.option("--tenant", "tenants", multiple=True, metavar="NAME", help="Only this tenant.")
 @click.pass_obj

@@ -23,7 +23,7 @@ STATUSES = ("draft", "running", "stopped")
 #: The assignment cookie's variant for visitors outside the coverage (they see the control).
 OUTSIDE = "none"
 _KEY = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-KEYS = ("tenants", "pages", "variants", "coverage", "status", "seed")
+KEYS = ("tenants", "pages", "variants", "coverage", "status", "seed", "winner")
 
 
 def assignment_cookie(experiment: str, variant: str | None) -> str:
@@ -71,6 +71,9 @@ class Experiment:
     coverage: float = 1.0
     status: str = "draft"
     seed: str = ""
+    #: A stopped test's declared winner: its pages show this variant to everyone, at their own
+    #: URLs. None: a stopped test shows its control.
+    winner: str | None = None
     #: Where its table starts in site/experiments.toml, for errors found later (the build's).
     line: int | None = field(default=None, repr=False, compare=False)
 
@@ -81,6 +84,11 @@ class Experiment:
     @property
     def running(self) -> bool:
         return self.status == "running"
+
+    @property
+    def concluded(self) -> Variant:
+        """What a stopped test shows everyone: the declared winner, else the control."""
+        return (self.variant(self.winner) if self.winner else None) or self.control
 
     def variant(self, key: str) -> Variant | None:
         return next((v for v in self.variants if v.key == key), None)
@@ -222,10 +230,28 @@ class _Checker:
         seed = table.get("seed", "")
         if not isinstance(seed, str):
             self.problem("seed", "must be a string")
+        winner = table.get("winner")
+        if winner is not None:
+            keys = [v.key for v in variants]
+            if not isinstance(winner, str) or (keys and winner not in keys):
+                self.problem(
+                    "winner",
+                    f"{winner!r} is not one of the variants",
+                    f"the variants are: {', '.join(keys)}",
+                )
+            elif status != "stopped":
+                self.problem(
+                    "winner",
+                    f"a winner is declared, but the status is {status!r}",
+                    'set status = "stopped": '
+                    f"python build.py experiment stop {self.key} --winner {winner}",
+                )
         if len(self.problems) > start:
             return None
         line = locate(self.text, self.key, "experiments", self.key)
-        return Experiment(self.key, chosen, names, variants, float(coverage), status, seed, line)
+        return Experiment(
+            self.key, chosen, names, variants, float(coverage), status, seed, winner, line
+        )
 
     def tenants(self, value: Any, known: Mapping[str, Any]) -> tuple[str, ...]:
         if value == "all":

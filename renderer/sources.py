@@ -105,9 +105,9 @@ def load_sources(
         )
     except SourceError as exc:
         raise SourceError([*problems, *exc.problems]) from None
-    experiments, skipped = _experiments(paths, tenants, corpus, problems)
-    if skipped:  # variants of tests that are not running: not rendered
-        corpus.pages = [p for p in corpus.pages if p.file not in skipped]
+    experiments, variants = _experiments(paths, tenants, corpus, problems)
+    if variants.skipped or variants.winners:
+        corpus.pages = variants.apply(corpus.pages)
     catalogs, link_problems = build_catalogs(corpus, tenants, related)
     problems.extend(link_problems)
     for page in corpus.pages:
@@ -130,8 +130,8 @@ def load_sources(
 
 def _experiments(
     paths: ProjectPaths, tenants: TenantRegistry, corpus: Corpus, problems: list[Problem]
-) -> tuple[Experiments, set[str]]:
-    """site/experiments.toml, checked against the pages; the variant files not to render."""
+) -> tuple[Experiments, split.VariantPlan]:
+    """site/experiments.toml, checked against the pages; which variant files to render where."""
     pages = {
         key: {p.base for p in corpus.pages if p.tenant == key and not p.variant} for key in tenants
     }
@@ -139,12 +139,12 @@ def _experiments(
         experiments = load_experiments(
             paths.experiments_file, tenants, pages, display_path=split.EXPERIMENTS_FILE
         )
-    except SourceError as exc:
+    except SourceError as exc:  # reported alone: variant files would only add noise
         problems.extend(exc.problems)
-        experiments = Experiments({})
-    variant_problems, skipped = split.check_variants(experiments, corpus.pages)
-    problems.extend(variant_problems)
-    return experiments, skipped
+        return Experiments({}), split.VariantPlan()
+    plan = split.plan_variants(experiments, corpus.pages)
+    problems.extend(plan.problems)
+    return experiments, plan
 
 
 def _code_styles(wanted: set[str]) -> set[str]:

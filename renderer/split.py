@@ -5,13 +5,15 @@ A variant of a landing page is a sibling file ``<page>@<variant>.md``, rendered 
 ``/<page>@<variant>/`` with ``rel=canonical`` to the page and kept out of the sitemap. The
 first visit without an assignment cookie goes to the dynamic service (``/app/split/page/…``),
 which answers with the assigned variant's HTML and sets the cookie; later visits are rewritten
-by the edge. See floe.experiments for the definitions and the assignment.
+by the edge. A stopped test with a declared winner is concluded: the winner's file is rendered
+at the page's own URL, in place of the page. See floe.experiments for the definitions and the
+assignment.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 
 from floe.errors import Problem
 from floe.experiments import OUTSIDE, Experiments, assignment_cookie
@@ -41,14 +43,27 @@ def mark(experiments: Experiments, tenant: str, page: LandingPage) -> SplitMark 
     return SplitMark(experiment.key, page.variant or control, control, page.base)
 
 
-def check_variants(
-    experiments: Experiments, pages: Sequence[LandingPage]
-) -> tuple[list[Problem], set[str]]:
-    """Problems with variant files, and the variant files not to render (their experiment is
-    not running)."""
-    problems: list[Problem] = []
-    skipped: set[str] = set()
-    present = {(p.tenant, p.base, p.variant) for p in pages if p.variant}
+@dataclass
+class VariantPlan:
+    """What the build does with variant files."""
+
+    problems: list[Problem] = field(default_factory=list)
+    #: Variant files not rendered under their own name: their experiment is not running.
+    skipped: set[str] = field(default_factory=set)
+    #: A page's file → the declared winner's page that takes its place (and its URL).
+    winners: dict[str, LandingPage] = field(default_factory=dict)
+
+    def apply(self, pages: Iterable[LandingPage]) -> list[LandingPage]:
+        """``pages`` with winners in their pages' places and skipped variants left out."""
+        return [
+            self.winners.get(page.file, page) for page in pages if page.file not in self.skipped
+        ]
+
+
+def plan_variants(experiments: Experiments, pages: Sequence[LandingPage]) -> VariantPlan:
+    """Check the variant files against the experiments, and say which to render where."""
+    plan = VariantPlan()
+    by_key = {(p.tenant, p.base, p.variant): p for p in pages}
     for page in pages:
         if page.variant is None:
             continue
@@ -60,7 +75,7 @@ def check_variants(
             and page.variant in [v.key for v in e.variants[1:]]
         ]
         if not owners:
-            problems.append(
+            plan.problems.append(
                 Problem(
                     page.file,
                     None,
@@ -71,25 +86,31 @@ def check_variants(
                 )
             )
         elif not any(e.running for e in owners):
-            skipped.add(page.file)
+            plan.skipped.add(page.file)
     for experiment in experiments.values():
-        if not experiment.running:
+        if experiment.running:
+            wanted, hint = experiment.variants[1:], "or set the experiment's status to draft"
+        elif experiment.status == "stopped" and experiment.concluded != experiment.control:
+            wanted, hint = (experiment.concluded,), "or declare another winner"
+        else:
             continue
         for tenant in experiment.tenants:
             for base in experiment.pages:
-                for variant in experiment.variants[1:]:
-                    if (tenant, base, variant.key) not in present:
-                        problems.append(
+                for variant in wanted:
+                    found = by_key.get((tenant, base, variant.key))
+                    if found is None:
+                        plan.problems.append(
                             Problem(
                                 EXPERIMENTS_FILE,
                                 experiment.line,
                                 f"experiments.{experiment.key}",
                                 f"variant {variant.key!r} of page {base!r} has no file",
-                                f"write content/pages/{tenant}/{base}@{variant.key}.md, "
-                                "or set the experiment's status to draft",
+                                f"write content/pages/{tenant}/{base}@{variant.key}.md, {hint}",
                             )
                         )
-    return problems, skipped
+                    elif not experiment.running and (page := by_key.get((tenant, base, None))):
+                        plan.winners[page.file] = replace(found, name=base)
+    return plan
 
 
 def redirect_rules(experiments: Experiments, tenant: Tenant) -> list[str]:

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import lxml.html
 import pytest
+from click.testing import CliRunner
 
+import build as build_cli
 from tests.browser import require
 from tests.conftest import REPO, Project
 
@@ -113,7 +115,7 @@ def test_editing_experiments_rebuilds_like_a_clean_build(sample: Project) -> Non
     [
         (
             lambda s: (s.content / "pages" / "freelancers" / "pricing@annual.md").unlink(),
-            "site/experiments.toml:15: experiments.pricing-annual-first: variant 'annual' of "
+            "site/experiments.toml:18: experiments.pricing-annual-first: variant 'annual' of "
             "page 'pricing' has no file (write content/pages/freelancers/pricing@annual.md",
         ),
         (
@@ -143,3 +145,115 @@ def test_bad_split_tests_fail_the_build_and_keep_the_output(
     result = sample.build()
     assert result.exit_code == 1 and message in result.output, result.output
     assert sample.snapshot() == before
+
+
+def stop(project: Project, *args: str):
+    return CliRunner().invoke(
+        build_cli.cli, ["--project", str(project.root), "experiment", "stop", *args]
+    )
+
+
+def test_stopping_with_a_winner_serves_it_at_the_page_own_url(sample: Project) -> None:
+    assert sample.build().exit_code == 0
+    toml = sample.root / "site" / "experiments.toml"
+    comments = [line for line in toml.read_text().splitlines() if line.startswith("#")]
+
+    result = stop(sample, "pricing-annual-first", "--winner", "annual")
+
+    assert result.exit_code == 0, result.output
+    assert "/pricing/ will show 'annual' to every visitor" in result.output
+    text = toml.read_text()
+    assert 'status = "stopped"' in text and 'winner = "annual"' in text
+    assert [line for line in text.splitlines() if line.startswith("#")] == comments
+    assert sample.build().exit_code == 0
+    incremental = sample.snapshot()
+    site = sample.site()
+    page = html(site / "pricing" / "index.html")
+    assert "$120/year" in page.text_content()  # the annual variant's words, at /pricing/
+    assert page.get("data-experiment") is None  # no split script: nothing left to test
+    assert page.cssselect('link[rel="canonical"]')[0].get("href") == (
+        "https://tallystack.example/pricing/"
+    )
+    assert not (site / "pricing@annual").exists()
+    assert "Cookie=" not in (site / "_redirects").read_text()
+    assert sample.build("--clean").exit_code == 0
+    assert sample.snapshot() == incremental
+
+
+def test_stopping_without_a_winner_shows_the_control(sample: Project) -> None:
+    toml = sample.root / "site" / "experiments.toml"
+    toml.write_text(
+        toml.read_text()
+        .replace("coverage = 1.0", 'coverage = 1.0\nwinner = "annual"')
+        .replace('status = "running"', 'status = "stopped"')
+    )
+    result = stop(sample, "pricing-annual-first")
+    assert result.exit_code == 0, result.output
+    assert "will show 'control'" in result.output
+    assert "winner" not in toml.read_text().split("[experiments.pricing-annual-first]")[1]
+    assert sample.build().exit_code == 0
+    text = html(sample.site() / "pricing" / "index.html").text_content()
+    assert "$12/mo" in text and "$120/year" not in text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["nope"],
+            "site/experiments.toml: experiments.nope: no experiment 'nope' "
+            "(the experiments are: pricing-annual-first)",
+        ),
+        (
+            ["pricing-annual-first", "--winner", "yearly"],
+            "site/experiments.toml:18: experiments.pricing-annual-first: 'yearly' is not a "
+            "variant of 'pricing-annual-first' (the variants are: control, annual)",
+        ),
+    ],
+)
+def test_stopping_a_wrong_experiment_or_variant_changes_nothing(
+    sample: Project, args, message
+) -> None:
+    toml = sample.root / "site" / "experiments.toml"
+    before = toml.read_bytes()
+    result = stop(sample, *args)
+    assert result.exit_code == 1 and message in result.output, result.output
+    assert "Not changed" in result.output
+    assert toml.read_bytes() == before
+    assert [p.name for p in toml.parent.iterdir() if p.name.startswith(".")] == []
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda t: t.replace("coverage = 1.0", 'coverage = 1.0\nwinner = "annual"'),
+            "site/experiments.toml:23: experiments.pricing-annual-first.winner: a winner is "
+            "declared, but the status is 'running'",
+        ),
+        (
+            lambda t: t.replace('status = "running"', 'status = "stopped"').replace(
+                "coverage = 1.0", 'coverage = 1.0\nwinner = "yearly"'
+            ),
+            "experiments.pricing-annual-first.winner: 'yearly' is not one of the variants "
+            "(the variants are: control, annual)",
+        ),
+    ],
+)
+def test_a_wrong_winner_fails_the_build(sample: Project, edit, message) -> None:
+    toml = sample.root / "site" / "experiments.toml"
+    toml.write_text(edit(toml.read_text()))
+    result = sample.build()
+    assert result.exit_code == 1 and message in result.output, result.output
+    assert "Build failed: 1 problem." in result.output  # not the variant file it makes orphan
+
+
+def test_a_winner_without_its_file_fails_the_build(sample: Project) -> None:
+    assert stop(sample, "pricing-annual-first", "--winner", "annual").exit_code == 0
+    (sample.content / "pages" / "freelancers" / "pricing@annual.md").unlink()
+    result = sample.build()
+    assert result.exit_code == 1
+    assert (
+        "experiments.pricing-annual-first: variant 'annual' of page 'pricing' has no file "
+        "(write content/pages/freelancers/pricing@annual.md, or declare another winner)"
+    ) in result.output
