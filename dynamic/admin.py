@@ -1,5 +1,5 @@
 """The admin: list and search users, send a reset link, deactivate and reactivate; payments
-and each user's lifetime value.
+and each user's lifetime value; split tests (dynamic/admin_experiments.py, mounted here).
 
 Admins only: anonymous visitors go to the login page, other users get 403.
 """
@@ -10,7 +10,7 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import func
 
-from dynamic import ledger, notify
+from dynamic import admin_experiments, ledger, notify
 from dynamic.db import db
 from dynamic.forms import ActionForm
 from dynamic.look import render
@@ -18,6 +18,7 @@ from dynamic.models import Payment, User, UserAssignment
 from dynamic.security import login_manager
 
 bp = Blueprint("admin", __name__)
+bp.register_blueprint(admin_experiments.bp, url_prefix="/experiments")
 
 PER_PAGE = 50
 

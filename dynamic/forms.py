@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import request
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms import BooleanField, DateField, EmailField, PasswordField, SelectField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
 PASSWORD_MIN = 10
 
@@ -76,3 +76,26 @@ class DeleteAccountForm(FlaskForm):
         "Delete my account and my personal data. This cannot be undone.",
         validators=[DataRequired("Tick the box to confirm.")],
     )
+
+
+class ReportFilterForm(FlaskForm):
+    """The split-test report's filters, read from the query string: a GET form, no token.
+    The view sets the tenant's choices."""
+
+    class Meta:
+        csrf = False
+
+    tenant = SelectField("Site", validate_choice=False)
+    since = DateField("Since", validators=[Optional()])
+
+    def validate_tenant(self, field: SelectField) -> None:
+        known = [key for key, _ in field.choices if key]
+        if field.data and field.data not in known:
+            raise ValidationError(f"No site {field.data[:64]!r} here: choose {', '.join(known)}.")
+
+
+class DecisionForm(FlaskForm):
+    """Stop a split test: everyone is shown the winner, or the control when none is declared.
+    The view sets the choices; dynamic/decisions.py says why a winner is refused."""
+
+    winner = SelectField("Everyone sees from now on", validate_choice=False)

@@ -8,6 +8,7 @@ import secrets
 from flask_login import UserMixin
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     DateTime,
     ForeignKey,
     Index,
@@ -134,7 +135,8 @@ class Exposure(db.Model):
 
     __table_args__ = (
         UniqueConstraint("visitor_id", "experiment", name="uq_exposures_visitor"),
-        Index("ix_exposures_experiment", "experiment", "variant"),
+        # Covers the split-test report's counts (dynamic/split_report.py).
+        Index("ix_exposures_report", "experiment", "tenant", "seen_at", "variant"),
     )
 
 
@@ -147,6 +149,28 @@ class UserAssignment(db.Model):
     experiment: Mapped[str] = mapped_column(String(64), primary_key=True)
     variant: Mapped[str] = mapped_column(String(64), nullable=False)
     assigned_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class ExperimentDecision(db.Model):
+    """An admin stopped a running experiment (and maybe declared its winner) from the admin.
+
+    Kept here rather than only in site/experiments.toml so every worker and host applies it at
+    once to the requests the service answers (dynamic/decisions.py); the edge follows when the
+    file says so and the sites are rebuilt. One row per experiment: deleting it resumes.
+    """
+
+    __tablename__ = "experiment_decisions"
+
+    experiment: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default="stopped", nullable=False)
+    #: The variant everyone is shown from now on; None: the control, without a winner declared.
+    winner: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=_now, nullable=False
+    )
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    __table_args__ = (CheckConstraint("status = 'stopped'", name="ck_experiment_decisions_status"),)
 
 
 # --- payments (Stripe) ------------------------------------------------------------------------

@@ -4,6 +4,10 @@ exposure beacon, and the buckets copied onto a user at sign-up.
 Assignment is a pure function of the visitor id (floe.experiments), so nothing is stored until
 a browser confirms it showed a variant. The cookies only tell the host's edge which pre-rendered
 file to serve next time; the service itself always recomputes the variant from the visitor id.
+
+An admin's decision (dynamic/decisions.py) applies here at once: a test stopped in the admin
+serves its concluded variant to everyone who reaches the service and is no longer counted,
+while the edge keeps serving returning visitors their variant until the sites are rebuilt.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from flask import Blueprint, Flask, Response, abort, current_app, g, jsonify, re
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from dynamic.db import db
+from dynamic.decisions import effective
 from dynamic.models import Exposure, User, UserAssignment
 from dynamic.security import csrf
 from floe.experiments import (
@@ -71,8 +76,21 @@ def forced(experiment: Experiment) -> Variant | None:
 
 
 def variant_for(experiment: Experiment, visitor: str) -> Variant | None:
-    """The variant to show (None: outside the coverage); a stopped test shows its control."""
-    return experiment.assign(visitor) if experiment.running else experiment.control
+    """The variant to show (None: outside the coverage); a stopped test shows everyone its
+    concluded variant (the declared winner, else the control)."""
+    return experiment.assign(visitor) if experiment.running else experiment.concluded
+
+
+def under_test(tenant: str, page: str) -> Experiment | None:
+    """The experiment whose edge rules route ``page`` of ``tenant`` here, with the admin's
+    decision applied.
+
+    Only experiments running in site/experiments.toml have rules (and variant files) in the
+    deployed build. One stopped in the admin keeps them until the rebuild: it is served here
+    as stopped. One stopped in the file has neither: its page is served as built.
+    """
+    running = experiments().running_on(tenant, page)
+    return effective()[running[0].key] if running else None
 
 
 def remember(response: Response, experiment: Experiment, visitor: str, variant) -> Response:
@@ -116,8 +134,7 @@ def page(path: str):
     if not _PAGE_PATH.match(path):  # landing pages only: never a path out of the build
         abort(404)
     site = Path(current_app.config["FLOE_BUILD_DIR"]) / g.tenant.domain
-    running = experiments().running_on(g.tenant.key, page_name(path))
-    experiment = running[0] if running else None
+    experiment = under_test(g.tenant.key, page_name(path))
     visitor = visitor_id() or secrets.token_urlsafe(16)
     preview = variant = None
     if experiment is not None:
@@ -141,7 +158,7 @@ def page(path: str):
 def assign():
     """For hosts that cannot route by cookie: the page's script asks, and swaps in the variant."""
     key = request.args.get("exp", "")
-    experiment = experiments().get(key)
+    experiment = effective().get(key)
     if experiment is None:
         return jsonify(experiment=key, variant=None)
     variant = forced(experiment)
@@ -157,7 +174,7 @@ def assign():
 @csrf.exempt
 def seen():
     """The beacon of a page under test: count one exposure per visitor and experiment."""
-    experiment = experiments().get(request.args.get("exp", ""))
+    experiment = effective().get(request.args.get("exp", ""))
     visitor = visitor_id()
     if (
         experiment is None
@@ -192,8 +209,10 @@ def seen():
 def attribute(user: User) -> None:
     """Copy the visitor's buckets onto ``user`` (flushed, not committed: the sign-up commits).
 
-    The experiments are those the visitor confirmed seeing, or holds an assignment cookie of;
-    the variant is always recomputed from the visitor id, never taken from a cookie.
+    The experiments are those the visitor confirmed seeing, or, while the experiment runs,
+    holds an assignment cookie of (once it is stopped, the service sets the cookie of the
+    concluded variant, which says nothing of the visitor's bucket). The variant is always
+    recomputed from the visitor id, never taken from a cookie.
     """
     visitor = visitor_id()
     if visitor is None:
@@ -204,8 +223,10 @@ def attribute(user: User) -> None:
         ).all()
     )
     now = dt.datetime.now(dt.UTC)
-    for experiment in experiments().values():
-        cookie = any(name.startswith(f"floe_x_{experiment.key}_") for name in request.cookies)
+    for experiment in effective().values():
+        cookie = experiment.running and any(
+            name.startswith(f"floe_x_{experiment.key}_") for name in request.cookies
+        )
         if experiment.key not in seen_at and not cookie:
             continue
         variant = experiment.assign(visitor)
