@@ -386,6 +386,108 @@ def list_posts(paths: ProjectPaths, tenants: tuple[str, ...]) -> None:
             click.echo(f"  {post.date}  {state:<9}  {post.slug}  {post.title}{home}")
 
 
+@cli.group()
+def deploy() -> None:
+    """Publish a tenant's built site.
+
+    Build it first: python build.py --tenant NAME.
+    """
+
+
+@deploy.command("s3")
+@click.option("--tenant", required=True, metavar="NAME", help="The tenant whose site to deploy.")
+@click.option("--bucket", metavar="NAME", help="The bucket.  [default: the tenant's s3_bucket]")
+@click.option(
+    "--endpoint-url",
+    metavar="URL",
+    help="An S3-compatible store.  [default: boto3's configuration, e.g. AWS_ENDPOINT_URL_S3]",
+)
+@click.option("--dry-run", is_flag=True, help="List what would change; change nothing.")
+@click.option(
+    "--delete/--no-delete",
+    default=False,
+    show_default=True,
+    help="Delete the keys the build no longer has, once every upload succeeded.",
+)
+@click.option(
+    "--invalidate/--no-invalidate",
+    default=None,
+    help="Invalidate the changed paths on CloudFront.  [default: when the tenant has a "
+    "cloudfront_distribution]",
+)
+@click.option(
+    "--force", is_flag=True, help="Upload every file, even unchanged (after a caching change)."
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the sites were built.  [default: PROJECT/build]",
+)
+@click.pass_obj
+def deploy_s3(
+    paths: ProjectPaths,
+    tenant: str,
+    bucket: str | None,
+    endpoint_url: str | None,
+    dry_run: bool,
+    delete: bool,
+    invalidate: bool | None,
+    force: bool,
+    out_dir: Path | None,
+) -> None:
+    """Sync a tenant's build/<domain>/ to its S3 bucket.
+
+    New and changed files go first, stale keys last (with --delete); then the changed paths are
+    invalidated on CloudFront.
+
+    Credentials, region and endpoint come from boto3's configuration (environment variables,
+    profile). The bucket and distribution are set in site/tenants.toml: [tenants.NAME.deploy]
+    s3_bucket and cloudfront_distribution.
+    """
+    from renderer.deploy import DeployError
+    from renderer.deploy.sync import deploy_site
+    from renderer.deploy.target import make_clients, target_for
+
+    try:
+        registry = load_tenants(paths.tenants_file, display_path="site/tenants.toml")
+    except SourceError as error:
+        _report(error, "Cannot deploy")
+        sys.exit(1)
+    if tenant not in registry:
+        raise click.BadParameter(
+            f"no tenant named {tenant!r} (known: {', '.join(registry)})", param_hint="--tenant"
+        )
+    out = (out_dir or paths.root / "build").resolve()
+    try:
+        target = target_for(registry[tenant], out, bucket, invalidate)
+        s3, cloudfront = make_clients(endpoint_url)
+        with _progress() as progress:
+            result = deploy_site(
+                target.site,
+                target.bucket,
+                s3,
+                cloudfront=cloudfront,
+                distribution=target.distribution,
+                delete=delete,
+                dry_run=dry_run,
+                force=force,
+                progress=progress,
+            )
+    except DeployError as error:
+        click.secho("error: ", fg="red", bold=True, nl=False, err=True)
+        click.echo(str(error), err=True)
+        sys.exit(1)
+    for line in result.actions(delete) if dry_run else ():
+        click.echo(f"  {line}")
+    click.echo(f"{registry[tenant].domain} → {result.summary()}")
+    if result.invalidation:
+        click.echo(
+            f"CloudFront {target.distribution}: {len(result.invalidated)} paths invalidated "
+            f"({result.invalidation})."
+        )
+
+
 def _state(post, today: dt.date) -> str:
     if post.draft:
         return "draft"

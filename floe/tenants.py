@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,12 +14,17 @@ from floe.tomlsource import locate, read_toml
 
 _COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 _KEY = re.compile(r"^[a-z][a-z0-9_-]*$")
+#: S3's rules for bucket names (no uppercase, no underscore, 3 to 63 characters).
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_DISTRIBUTION = re.compile(r"^[A-Z0-9]+$")
 
 REQUIRED_KEYS = ("domain", "name", "tagline", "dynamic_origin", "theme", "nav")
 OPTIONAL_KEYS = ("lang", "title_format", "author", "image", "logo", "twitter")
 THEME_REQUIRED = ("primary", "accent", "background", "text")
 THEME_OPTIONAL = ("code_style",)
 NAV_KEYS = ("label", "href")
+TABLE_KEYS = ("deploy",)
+DEPLOY_KEYS = ("s3_bucket", "cloudfront_distribution")
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,14 @@ class Theme:
     background: str
     text: str
     code_style: str = "xcode"
+
+
+@dataclass(frozen=True)
+class DeploySettings:
+    """Where ``build.py deploy`` publishes a tenant's site (the [tenants.NAME.deploy] table)."""
+
+    s3_bucket: str | None = None
+    cloudfront_distribution: str | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +69,9 @@ class Tenant:
     image: str | None = None
     logo: str | None = None
     twitter: str | None = None
+    #: Left out of repr, which the build's page keys digest: where a site is deployed does not
+    #: change its pages.
+    deploy: DeploySettings = field(default_factory=DeploySettings, repr=False)
 
     @property
     def base_url(self) -> str:
@@ -182,8 +198,9 @@ def _parse_tenant(
                 f"add {missing} = … to [{where}]",
             )
         )
-    for unknown in sorted(set(table) - set(REQUIRED_KEYS) - set(OPTIONAL_KEYS)):
-        problem(unknown, "unknown key", "known keys: " + ", ".join(REQUIRED_KEYS + OPTIONAL_KEYS))
+    known = REQUIRED_KEYS + OPTIONAL_KEYS + TABLE_KEYS
+    for unknown in sorted(set(table) - set(known)):
+        problem(unknown, "unknown key", "known keys: " + ", ".join(known))
     for name in ("domain", "name", "tagline", "dynamic_origin", *OPTIONAL_KEYS):
         if name in table and (not isinstance(table[name], str) or not table[name].strip()):
             problem(name, "must be a non-empty string")
@@ -214,6 +231,7 @@ def _parse_tenant(
             )
     theme = _parse_theme(table.get("theme"), problem)
     nav = _parse_nav(table.get("nav"), problem)
+    deploy = _parse_deploy(table.get("deploy"), problem)
     if len(problems) > start:
         return None
     return Tenant(
@@ -230,6 +248,7 @@ def _parse_tenant(
         image=table.get("image"),
         logo=table.get("logo"),
         twitter=table.get("twitter"),
+        deploy=deploy,
     )
 
 
@@ -257,6 +276,36 @@ def _parse_theme(value: Any, problem) -> Theme | None:
     if any(k not in value for k in THEME_REQUIRED):
         return None
     return Theme(**{k: value[k] for k in THEME_REQUIRED}, code_style=style)
+
+
+def _parse_deploy(value: Any, problem) -> DeploySettings:
+    if value is None:
+        return DeploySettings()
+    if not isinstance(value, dict):
+        problem("deploy", "must be a table", "add a [tenants.NAME.deploy] table")
+        return DeploySettings()
+    for unknown in sorted(set(value) - set(DEPLOY_KEYS)):
+        problem(f"deploy.{unknown}", "unknown key", "known keys: " + ", ".join(DEPLOY_KEYS))
+    bucket = value.get("s3_bucket")
+    if bucket is not None and not (isinstance(bucket, str) and _BUCKET.match(bucket)):
+        problem(
+            "deploy.s3_bucket",
+            f"{bucket!r} is not an S3 bucket name",
+            "3 to 63 lowercase letters, digits, dots and hyphens, like tallystack-site",
+        )
+    distribution = value.get("cloudfront_distribution")
+    if distribution is not None and not (
+        isinstance(distribution, str) and _DISTRIBUTION.match(distribution)
+    ):
+        problem(
+            "deploy.cloudfront_distribution",
+            f"{distribution!r} is not a CloudFront distribution id",
+            "the ID column of the CloudFront console, like E2QWRUHAPOMQZL",
+        )
+    return DeploySettings(
+        bucket if isinstance(bucket, str) else None,
+        distribution if isinstance(distribution, str) else None,
+    )
 
 
 def _parse_nav(value: Any, problem) -> tuple[NavLink, ...]:

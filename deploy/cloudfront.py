@@ -1,0 +1,76 @@
+"""The parameters of deploy/cloudfront.yaml that come from a built site, one ``Key=Value`` per
+line, for ``aws cloudformation deploy --parameter-overrides``:
+
+    python -m deploy.cloudfront build/tallystack.example
+
+Domain is the site's folder; AppOriginDomain the host its ``/app/*`` rule proxies to; EdgeRules
+every other rule of its ``_redirects`` (renamed posts, split tests), as JSON for the
+distribution's function. A rule the function cannot apply, or more rules than a CloudFormation
+parameter holds, exits 2 with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from deploy import redirects
+
+#: The most characters CloudFormation takes in one parameter value.
+PARAMETER_LIMIT = 4096
+APP_RULE = "/app/*"
+STATUSES = (200, 301, 302)
+
+
+def parameters(site: Path) -> dict[str, str]:
+    """Domain, AppOriginDomain and EdgeRules for the site built in ``site``."""
+    try:
+        text = (site / "_redirects").read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ValueError(f"{site}: no _redirects here: give the folder of a built site") from None
+    rules = redirects.parse(text)
+    app = [r for r in rules if r.source == APP_RULE]
+    if len(app) != 1 or not app[0].proxy or app[0].status != 200:
+        raise ValueError(f"{site}/_redirects: no single {APP_RULE} proxy to the dynamic service")
+    origin = urlsplit(app[0].target)
+    edge = []
+    for rule in rules:
+        if rule is app[0]:
+            continue
+        where = f"{site}/_redirects:{rule.line}"
+        if rule.splat:
+            raise ValueError(f"{where}: {rule.source}: the edge function applies exact paths only")
+        if rule.status not in STATUSES:
+            answered = ", ".join(map(str, STATUSES))
+            raise ValueError(f"{where}: status {rule.status}: the edge function answers {answered}")
+        if rule.proxy and urlsplit(rule.target)[:2] != origin[:2]:
+            raise ValueError(f"{where}: {rule.target} is not on the {APP_RULE} origin")
+        edge.append([rule.source, list(rule.query), rule.target, rule.status, list(rule.cookies)])
+    encoded = json.dumps(edge, separators=(",", ":"))
+    if len(encoded) > PARAMETER_LIMIT:
+        raise ValueError(
+            f"{site}/_redirects: its rules take {len(encoded)} characters, more than the "
+            f"{PARAMETER_LIMIT} of a CloudFormation parameter: drop old aliases (their fallback "
+            "pages still redirect) or end split tests"
+        )
+    return {"Domain": site.name, "AppOriginDomain": origin.hostname or "", "EdgeRules": encoded}
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python -m deploy.cloudfront build/DOMAIN", file=sys.stderr)
+        return 2
+    try:
+        found = parameters(Path(argv[0]).resolve())
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    for key, value in found.items():
+        print(f"{key}={value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Netlify's build command (netlify.toml) for every tenant. Each tenant is its own Netlify site
+# on this repository, and the site's environment variable FLOE_TENANT names it. This installs
+# Floe, builds that tenant's site into build/<domain>/ and copies it to build/netlify/, the one
+# folder netlify.toml publishes (its _redirects and _headers included).
+#
+#   FLOE_TENANT=freelancers bash deploy/netlify-build.sh [more options of `build.py build`]
+#
+# FLOE_PYTHON names an interpreter that already has Floe's dependencies (a developer's
+# .venv/bin/python, to try this locally); without it, python3 (on Netlify, the one
+# PYTHON_VERSION selects) gets them installed first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+publish=build/netlify
+python="${FLOE_PYTHON:-python3}"
+
+# Which site: checked before anything is installed, so a wrong setting fails in seconds.
+domain="$("$python" -m deploy.tenants "${FLOE_TENANT:-}")"
+
+if [ -z "${FLOE_PYTHON:-}" ]; then
+  "$python" -m pip install --quiet --disable-pip-version-check .
+fi
+"$python" build.py build --tenant "$FLOE_TENANT" "$@"
+
+rm -rf "$publish"
+cp -R "build/$domain" "$publish"
+echo "Publishing build/$domain (tenant $FLOE_TENANT) from $publish"
