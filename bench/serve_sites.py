@@ -13,13 +13,17 @@ import argparse
 import contextlib
 import gzip
 import mimetypes
-import re
 import ssl
+import sys
 import threading
 from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from renderer.deploy import headers
 
 TEXT = (
     "text/",
@@ -32,22 +36,10 @@ TEXT = (
 
 
 @cache
-def header_rules(site: Path) -> list[tuple[re.Pattern[str], list[tuple[str, str]]]]:
-    """Netlify-style ``_headers``: a path pattern line, then indented ``Name: value`` lines."""
-    rules: list[tuple[re.Pattern[str], list[tuple[str, str]]]] = []
+def header_rules(site: Path) -> list[headers.Rule]:
+    """The rules of the site's ``_headers`` (none without one), read once per site."""
     file = site / "_headers"
-    if not file.is_file():
-        return rules
-    for line in file.read_text().splitlines():
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        if not line[0].isspace():
-            pattern = "^" + re.escape(line.strip()).replace(r"\*", ".*") + "$"
-            rules.append((re.compile(pattern), []))
-        elif rules:
-            name, _, value = line.strip().partition(":")
-            rules[-1][1].append((name.strip(), value.strip()))
-    return rules
+    return headers.parse(file.read_text(encoding="utf-8")) if file.is_file() else []
 
 
 def make_handler(root: Path, https_port: int):
@@ -90,12 +82,7 @@ def make_handler(root: Path, https_port: int):
                 status, target = 404, site / "404.html"
             data = target.read_bytes()
             kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-            extra = {
-                name: value
-                for pattern, headers in header_rules(site)
-                if pattern.match(path)
-                for name, value in headers
-            }
+            extra = headers.matching(header_rules(site), path)
             if kind.startswith(TEXT) and "gzip" in self.headers.get("Accept-Encoding", ""):
                 data = gzip.compress(data, 6, mtime=0)
                 extra["Content-Encoding"] = "gzip"

@@ -5,7 +5,8 @@ line, for ``aws cloudformation deploy --parameter-overrides``:
 
 Domain is the site's folder; AppOriginDomain the host its ``/app/*`` rule proxies to; EdgeRules
 every other rule of its ``_redirects`` (renamed posts, split tests), as JSON for the
-distribution's function. A rule the function cannot apply, or more rules than a CloudFormation
+distribution's function. A rule the function cannot apply as Netlify does (it cannot see the
+bucket's files, so every rule must be forced, ``!``), or more rules than a CloudFormation
 parameter holds, exits 2 with the reason.
 """
 
@@ -16,7 +17,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from deploy import redirects
+from renderer.deploy import redirects
 
 #: The most characters CloudFormation takes in one parameter value.
 PARAMETER_LIMIT = 4096
@@ -45,6 +46,12 @@ def parameters(site: Path) -> dict[str, str]:
         if rule.status not in STATUSES:
             answered = ", ".join(map(str, STATUSES))
             raise ValueError(f"{where}: status {rule.status}: the edge function answers {answered}")
+        if not rule.force:
+            raise ValueError(
+                f"{where}: {rule.source}: not forced (write {rule.status}!): the edge function "
+                "cannot see the bucket's files, so it would apply the rule where Netlify serves "
+                "the file"
+            )
         if rule.proxy and urlsplit(rule.target)[:2] != origin[:2]:
             raise ValueError(f"{where}: {rule.target} is not on the {APP_RULE} origin")
         edge.append([rule.source, list(rule.query), rule.target, rule.status, list(rule.cookies)])

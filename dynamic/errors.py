@@ -30,6 +30,7 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def headers(response: Response) -> Response:
+        # Defaults only: an answer that set its own keeps them (a split-test page, the site's).
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         # Reset and verification links carry a token in the path: never send it to another

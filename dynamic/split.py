@@ -31,6 +31,7 @@ from floe.experiments import (
     assignment_cookie,
     load_experiments,
 )
+from floe.security_headers import SECURITY_HEADERS
 
 bp = Blueprint("split", __name__)
 
@@ -126,11 +127,22 @@ def page_file(site: Path, path: str, variant: str | None) -> Path:
     return site / f"{page_name(path)}@{variant}" / "index.html"
 
 
+def as_the_site(response: Response) -> Response:
+    """A page served in the site's place, with the site's security headers: on Netlify it is a
+    proxied answer, which the site's ``_headers`` never reach. Sent as the sites are served, over
+    HTTPS (always, in production); over plain HTTP, in development, the policy's
+    upgrade-insecure-requests would send the page's assets to an HTTPS port nothing serves."""
+    if request.is_secure or current_app.config["FLOE_ENV"] == "production":
+        response.headers.update(SECURITY_HEADERS)
+    return response
+
+
 @bp.get("/split/page/", defaults={"path": ""})
 @bp.get("/split/page/<path:path>")
 def page(path: str):
     """The first view of a page under test: the assigned variant's HTML, from the build output
-    the service is deployed with, and the cookies that let the host's edge serve it next."""
+    the service is deployed with, with the site's headers, and the cookies that let the host's
+    edge serve it next."""
     if not _PAGE_PATH.match(path):  # landing pages only: never a path out of the build
         abort(404)
     site = Path(current_app.config["FLOE_BUILD_DIR"]) / g.tenant.domain
@@ -147,7 +159,7 @@ def page(path: str):
         file = page_file(site, path, None)
     if not file.is_file():
         abort(404)
-    response = Response(file.read_bytes(), mimetype="text/html")
+    response = as_the_site(Response(file.read_bytes(), mimetype="text/html"))
     response.headers["Cache-Control"] = "private, no-store"
     if experiment is None or preview is not None:
         return response

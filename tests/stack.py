@@ -17,8 +17,8 @@ from werkzeug.serving import make_server
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
-from deploy import redirects
-from deploy.headers import for_path as netlify_headers
+from renderer.deploy import redirects
+from renderer.deploy.headers import for_path as netlify_headers
 
 
 class Stack:

@@ -1,15 +1,16 @@
 """The built pages keep the Content-Security-Policy their host sends: each tenant's site is
 served over HTTPS with its own ``_headers`` applied, as Netlify serves it, and real Chromium
 opens a home page, a post with highlighted code and the split-tested pricing page in each of
-its variants. No policy violation is reported, and what the policy could block did load: the
+its variants, and as a first view, which the service answers through the edge's proxy with the
+same headers. No policy violation is reported, and what the policy could block did load: the
 stylesheet (the tenant's colours show) and the split-test script (its beacon reaches /app)."""
 
 from __future__ import annotations
 
 import pytest
 
-from deploy import headers
-from renderer.seo import SECURITY_HEADERS
+from floe.security_headers import SECURITY_HEADERS
+from renderer.deploy import headers
 from tests.browser import chromium
 from tests.stack import Stack, serve
 
@@ -79,30 +80,41 @@ def test_every_page_passes_the_policy_of_its_headers(app, sample_build, browser)
                 page.close()
 
 
-@pytest.mark.parametrize("variant", ["control", "annual"])
+@pytest.mark.parametrize("variant", ["control", "annual", None], ids=["control", "annual", "first"])
 def test_the_split_tested_page_passes_the_policy_in_each_variant(
-    app, sample_build, browser, variant: str
+    app, sample_build, browser, variant: str | None
 ) -> None:
     """A returning visitor's variant comes from the edge (its cookie), so it carries the
-    site's headers; its script runs under them and confirms the exposure."""
+    site's headers; a first view (no cookie) is the service's answer through the edge's proxy,
+    which the site's headers do not reach: the service sends the same ones. Either way the
+    page's script runs under them and confirms the exposure."""
+    app.config["FLOE_BUILD_DIR"] = str(sample_build.out)
     host = "tallystack.example"
     stack = Stack(sample_build.out, app, headers=True)
     with serve(sample_build.out, app, stack, tls=True) as port:
         origin = f"https://{host}:{port}"
         context = browser.new_context(ignore_https_errors=True)
-        context.add_cookies(
-            [
-                {"name": "floe_vid", "value": "visitor-for-the-csp-test", "url": origin},
-                {"name": f"floe_x_{EXPERIMENT}_{variant}", "value": "1", "url": origin},
-            ]
-        )
+        if variant is not None:
+            context.add_cookies(
+                [
+                    {"name": "floe_vid", "value": "visitor-for-the-csp-test", "url": origin},
+                    {"name": f"floe_x_{EXPERIMENT}_{variant}", "value": "1", "url": origin},
+                ]
+            )
         beacons: list[str] = []
         context.on("request", lambda r: beacons.append(r.url) if "/split/seen" in r.url else None)
         page, answer, console = open_page(context, origin + "/pricing/")
-        assert stack.proxied == []  # served by the edge from the cookie
-        policy = SECURITY_HEADERS["Content-Security-Policy"]
-        assert answer.headers["content-security-policy"] == policy
-        assert page.evaluate("document.documentElement.dataset.variant") == variant
+        shown = page.evaluate("document.documentElement.dataset.variant")
+        if variant is None:  # no cookie yet: the service chose
+            assert stack.proxied == ["/app/split/page/pricing/"]
+            assert shown in ("control", "annual")
+        else:
+            assert stack.proxied == []  # served by the edge from the cookie
+            assert shown == variant
+        site = headers.for_path(sample_build.site(), "/pricing/")
+        assert site == SECURITY_HEADERS
+        for name, value in site.items():
+            assert answer.headers[name.lower()] == value, name  # Playwright joins repeats
         for _ in range(200):  # the beacon is sent once the page is shown
             if beacons:
                 break

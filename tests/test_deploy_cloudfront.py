@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from deploy import cloudfront, headers
+from deploy import cloudfront
 from dynamic.split import VISITOR_COOKIE
-from renderer.seo import SECURITY_HEADERS
+from floe.security_headers import SECURITY_HEADERS
+from renderer.deploy import headers
 from renderer.split import FORCE
 from tests import test_mail
 from tests.browser import require
@@ -273,7 +274,7 @@ def write_rules(tmp_path: Path, *lines: str) -> Path:
     ("lines", "message"),
     [
         (
-            ["/old/*  /new/:splat  301"],
+            ["/old/*  /new/:splat  301!"],
             "_redirects:1: /old/*: the edge function applies exact paths only",
         ),
         (
@@ -285,9 +286,14 @@ def write_rules(tmp_path: Path, *lines: str) -> Path:
             "_redirects:1: https://elsewhere.example/app/split/page/pricing/ is not on the "
             "/app/* origin",
         ),
+        (
+            ["/blog/old/  /blog/new/  301"],
+            "_redirects:1: /blog/old/: not forced (write 301!): the edge function cannot see the "
+            "bucket's files",
+        ),
         (["/fr/  /fr/index.html  200!  Country=fr"], "_redirects:1: not a rule Floe writes"),
         (
-            [f"/blog/old-{n:04d}/  /blog/new-{n:04d}/  301" for n in range(120)],
+            [f"/blog/old-{n:04d}/  /blog/new-{n:04d}/  301!" for n in range(120)],
             "more than the 4096 of a CloudFormation parameter",
         ),
     ],
@@ -312,8 +318,8 @@ def test_a_folder_that_is_not_a_built_site_is_refused(tmp_path: Path) -> None:
     expected = f"error: {tmp_path}: no _redirects here: give the folder of a built site\n"
     assert done.stderr == expected
     assert done.stdout == ""
-    without_app = write_rules(tmp_path, "/a/  /b/  301")
-    (without_app / "_redirects").write_text("/a/  /b/  301\n")
+    without_app = write_rules(tmp_path, "/a/  /b/  301!")
+    (without_app / "_redirects").write_text("/a/  /b/  301!\n")
     with pytest.raises(ValueError, match=r"no single /app/\* proxy to the dynamic service"):
         cloudfront.parameters(without_app)
 

@@ -612,7 +612,7 @@ def test_invalidation_paths_cover_pretty_urls_and_stay_under_cloudfronts_limit()
 
 def test_a_redirect_rule_the_deploy_cannot_follow_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "index.html").write_text("<p>home</p>")
-    (tmp_path / "_redirects").write_text("# generated\n/blog/old/  /blog/new/  301\n")
+    (tmp_path / "_redirects").write_text("# generated\n/blog/old/  /blog/new/  301!\n")
     with pytest.raises(DeployError, match=r"_redirects:2: the build has no page at /blog/old/"):
         alias_redirects(tmp_path)
     (tmp_path / "_redirects").write_text("/blog/old/ 301\n")

@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 
 import gunicorn  # noqa: F401  (a dependency: without it this test fails, it does not skip)
 
+from floe.security_headers import SECURITY_HEADERS
 from tests.browser import require
 
 REPO = Path(__file__).resolve().parent.parent
@@ -414,6 +415,10 @@ def through_nginx(
 
 def test_nginx_passes_the_site_and_the_visitor_on_to_the_service(tmp_path: Path) -> None:
     env = production_env(tmp_path)
+    for page in ("pricing", "pricing@annual"):  # the split-tested page of site/experiments.toml
+        built = Path(env["FLOE_BUILD_DIR"]) / HOST / page / "index.html"
+        built.parent.mkdir(parents=True)
+        built.write_text("<!doctype html><title>Pricing</title>")
     migrated = subprocess.run(
         unit_commands()["ExecStartPre"], cwd=REPO, env=env, capture_output=True, text=True
     )
@@ -431,7 +436,13 @@ def test_nginx_passes_the_site_and_the_visitor_on_to_the_service(tmp_path: Path)
         health = through_nginx(https_port, "/app/health", edge)
         assert health.status == 200, health.body
         assert health.json()["tenant"] == "freelancers"
-        assert health.headers["Strict-Transport-Security"] == "max-age=63072000; includeSubDomains"
+        hsts = [SECURITY_HEADERS["Strict-Transport-Security"]]
+        assert health.headers.get_all("Strict-Transport-Security") == hsts
+        # A split test's first view carries the site's headers, HSTS once (not nginx's too).
+        first = through_nginx(https_port, "/app/split/page/pricing/", edge)
+        assert first.status == 200 and first.body == "<!doctype html><title>Pricing</title>"
+        for name, value in SECURITY_HEADERS.items():
+            assert first.headers.get_all(name) == [value], name
         # Straight to the origin, past the edge: no site is named.
         assert through_nginx(https_port, "/app/health", {}).status == 404
         # The service knows the visitor came over HTTPS: a form posted without the page's

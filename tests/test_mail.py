@@ -118,14 +118,24 @@ def test_send_mail_without_init_app_says_so() -> None:
 
 @pytest.fixture(scope="module")
 def moto_url() -> Iterator[str]:
-    """moto's server on a free loopback port, for this module only."""
+    """moto's server on a free loopback port, for this module only. moto keeps its state in
+    the process, shared by every server: it starts empty and is emptied again at the end, so
+    one module's buckets never reach another's model dump."""
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    _reset_moto(url)
     try:
-        yield f"http://{host}:{port}"
+        yield url
     finally:
+        _reset_moto(url)
         server.stop()
+
+
+def _reset_moto(url: str) -> None:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    opener.open(urllib.request.Request(f"{url}/moto-api/reset", method="POST"), timeout=10).close()
 
 
 @pytest.fixture

@@ -18,11 +18,13 @@ from typing import ClassVar
 import lxml.html
 import pytest
 import yaml
+from werkzeug.test import Client
 
-from deploy import headers
+from floe.security_headers import SECURITY_HEADERS
 from floe.tenants import load_tenants
-from renderer.seo import SECURITY_HEADERS
+from renderer.deploy import headers
 from tests.conftest import REPO, Project
+from tests.stack import Stack
 from tests.test_split_build import parse_redirects
 
 NETLIFY = tomllib.loads((REPO / "netlify.toml").read_text())
@@ -204,6 +206,24 @@ def test_each_tenant_proxies_app_to_its_own_dynamic_origin(sample: Project) -> N
                 target = rule["to"].strip("/")
                 page = site / target if target.endswith(".html") else site / target / "index.html"
                 assert page.is_file(), rule
+
+
+def test_renamed_posts_redirect_over_their_fallback_page(sample_build: Project) -> None:
+    """A renamed post's old address holds a fallback page, which would shadow an unforced rule:
+    Netlify reads each alias rule as forced, and its edge (emulated) answers 301, not the page."""
+    site = sample_build.site()
+    parsed = parse_redirects(site / "_redirects")
+    aliases = [r for r in parsed["redirects"] if r["status"] == 301]
+    assert [(r["from"], r["to"]) for r in aliases] == [
+        ("/blog/chasing-late-payments/", "/blog/late-invoice-follow-ups/"),
+        ("/blog/csv-export-guide/", "/blog/exporting-to-csv-and-spreadsheets/"),
+    ]
+    edge = Client(Stack(sample_build.out, service=None))
+    for rule in aliases:
+        assert rule["force"] is True, rule
+        assert (site / rule["from"].strip("/") / "index.html").is_file()  # the fallback page
+        answer = edge.get(rule["from"], base_url=f"https://{site.name}")
+        assert (answer.status_code, answer.headers["Location"]) == (301, rule["to"])
 
 
 @pytest.mark.parametrize("key", list(TENANTS))

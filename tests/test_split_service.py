@@ -1,6 +1,6 @@
 """Split tests in the dynamic service, on SQLite and PostgreSQL: the first view of a page under
-test, the assignment cookies, the exposure beacon (once per visitor; never bots or forced
-views), and the buckets copied onto a user at sign-up."""
+test (with the site's security headers), the assignment cookies, the exposure beacon (once per
+visitor; never bots or forced views), and the buckets copied onto a user at sign-up."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from sqlalchemy.exc import OperationalError
 from dynamic import create_app
 from dynamic.db import db
 from dynamic.models import Exposure, User, UserAssignment
+from renderer.deploy import headers
 from tests.accounts import HOST, signup
-from tests.conftest import REPO, TENANT_HOST, dispose_service, migrated_service
+from tests.conftest import REPO, TENANT_HOST, Project, dispose_service, migrated_service
 
 BROWSER = {**HOST, "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0 Safari/537.36"}
 EXPERIMENTS = """
@@ -125,6 +126,34 @@ def test_first_view_serves_the_assigned_variant_and_keeps_it(app) -> None:
         assert again.text == response.text and cookie(client, "floe_vid") == visitor
         shown.add(variant)
     assert shown == {"control", "annual-first"}
+
+
+def test_a_first_view_carries_the_security_headers_of_the_site(
+    database_url: str, sample_build: Project
+) -> None:
+    """On Netlify a first view is a proxied answer, which the site's ``_headers`` never reach:
+    the service sends the site's security headers itself, each once, over HTTPS as the sites
+    are served; the rest of its page (variant, cookies, no-store) is as before."""
+    service = migrated_service(database_url, FLOE_BUILD_DIR=str(sample_build.out))
+    try:
+        rules = dict(headers.parse((sample_build.site() / "_headers").read_text()))
+        site_wide = rules["/*"]
+        assert {"Content-Security-Policy", "Strict-Transport-Security"} <= dict(site_wide).keys()
+        client = service.test_client()
+        for path in ("/app/split/page/pricing/", "/app/split/page/pricing/?floe_force=x:y"):
+            first = client.get(path, headers=BROWSER, base_url=f"https://{TENANT_HOST}")
+            assert first.status_code == 200 and 'data-page="pricing"' in first.text
+            for name, value in site_wide:
+                assert first.headers.getlist(name) == [value], (path, name)
+            assert first.headers["Cache-Control"] == "private, no-store"
+        assert cookie(client, "floe_vid") is not None
+        # Over plain HTTP (development), the policy would move the page's assets to HTTPS.
+        plain = client.get("/app/split/page/pricing/", headers=BROWSER)
+        assert plain.status_code == 200
+        assert "Content-Security-Policy" not in plain.headers
+        assert "Strict-Transport-Security" not in plain.headers
+    finally:
+        dispose_service(service)
 
 
 def test_visitors_outside_the_coverage_see_the_control_with_a_cookie(app) -> None:

@@ -2,6 +2,8 @@
 CloudFront. Usable without the command line: :func:`renderer.deploy.sync.deploy_site`.
 
 - :mod:`.target`: where a tenant's site goes (bucket, distribution) and the clients to get there;
+- :mod:`.redirects`, :mod:`.headers`: the build's ``_redirects`` and ``_headers``, read as
+  Netlify reads them (the one reader of each, for the deploys, deploy/cloudfront.py and tests);
 - :mod:`.local`: what the build holds, each file with its hashes, headers and redirect;
 - :mod:`.plan`: what the bucket holds, and what to upload and delete;
 - :mod:`.calls`: boto3 calls on a thread pool, and their failures said in one line;

@@ -8,10 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
-# The repository's one reader of _redirects (deploy/ is run from the repository, as build.py is).
-from deploy import redirects
 from renderer import caching
-from renderer.deploy import DeployError
+from renderer.deploy import DeployError, redirects
 
 #: Netlify's rule files: S3 would serve them as pages. On CloudFront the same rules come from
 #: the build's _redirects through the distribution's function (deploy/cloudfront.py).
@@ -62,7 +60,7 @@ def scan_site(site: Path) -> dict[str, LocalFile]:
 
 def alias_redirects(site: Path) -> dict[str, str]:
     """The key of each fallback page the build wrote at a renamed post's old address → the
-    post's address, from the ``301`` rules of the build's own ``_redirects``."""
+    post's address, from the ``301!`` rules of the build's own ``_redirects``."""
     rules = site / "_redirects"
     try:
         parsed = redirects.parse(rules.read_text(encoding="utf-8"))

@@ -1,4 +1,5 @@
-"""The rules of a built site's ``_redirects``, read as Netlify reads the subset Floe writes.
+"""The rules of a built site's ``_redirects``, read as Netlify reads the subset Floe writes: the
+repository's one reader of that file.
 
 One rule per line: ``FROM [NAME=:placeholder …] TO STATUS[!] [Cookie=NAME …]``. FROM is an exact
 path or ends in ``/*`` (a splat); the query names must be present; TO is a path of the site or

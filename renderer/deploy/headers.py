@@ -1,4 +1,5 @@
-"""The rules of a built site's ``_headers``, and the headers Netlify adds to a file from them.
+"""The rules of a built site's ``_headers``, and the headers Netlify adds to a file from them:
+the repository's one reader of that file.
 
 Each rule is a path pattern on a line of its own (``*`` matches anything, ``:name`` one path
 segment) with ``Name: value`` lines indented under it. Every rule whose pattern matches the
@@ -32,8 +33,14 @@ def parse(text: str) -> list[Rule]:
 
 def for_path(site: Path, path: str) -> dict[str, str]:
     """The headers Netlify adds to the file it serves at URL ``path`` of the built ``site``."""
+    return matching(parse((site / "_headers").read_text(encoding="utf-8")), path)
+
+
+def matching(rules: list[Rule], path: str) -> dict[str, str]:
+    """The headers ``rules`` add to the file served at URL ``path``, joined as Netlify joins
+    them (for a host that parses its rules once)."""
     merged: dict[str, list[str]] = {}
-    for pattern, headers in parse((site / "_headers").read_text(encoding="utf-8")):
+    for pattern, headers in rules:
         if _pattern(pattern).fullmatch(path):
             for name, value in headers:
                 merged.setdefault(name, []).append(value)
