@@ -22,7 +22,7 @@ from floe.security_headers import SECURITY_HEADERS
 from renderer.deploy import headers
 from renderer.split import FORCE
 from tests import test_mail
-from tests.browser import require
+from tests.browser import node_json, require
 from tests.conftest import REPO, Project
 from tests.test_netlify import TENANTS, checkout
 
@@ -157,15 +157,7 @@ def run_function(rules: str, events: list[dict], tmp_path: Path) -> list[dict]:
     assert code.startswith(IMPORT + "\n")  # runtime 2.0 wants the import first
     script = tmp_path / "edge.mjs"
     script.write_text(code.replace(IMPORT, RECORDER, 1) + HARNESS)
-    done = subprocess.run(
-        ["node", str(script), json.dumps(events)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "NODE_NO_WARNINGS": "1"},
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    return node_json(script, json.dumps(events))
 
 
 def event(uri: str, query: dict | None = None, cookies: tuple[str, ...] = (), host=HOST) -> dict:

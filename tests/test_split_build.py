@@ -5,10 +5,7 @@ files or definitions fail the build with the file and what to do."""
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import lxml.html
@@ -16,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 import build as build_cli
-from tests.browser import require
+from tests.browser import node_json, require
 from tests.conftest import REPO, Project
 
 JS = REPO / "tests" / "js"
@@ -56,15 +53,7 @@ def parse_redirects(path: Path) -> dict:
         require("Node.js is not installed (it runs Netlify's _redirects parser)")
     if not (JS / "node_modules" / "@netlify" / "redirect-parser").is_dir():
         require("Netlify's parser is not installed: npm ci --prefix tests/js")
-    done = subprocess.run(
-        ["node", str(JS / "parse_redirects.mjs"), str(path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "NODE_NO_WARNINGS": "1"},
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    return node_json(JS / "parse_redirects.mjs", str(path))
 
 
 def test_netlify_reads_the_rules_of_each_split_test(sample_build: Project) -> None:

@@ -4,7 +4,6 @@ with its figures, chart and sample-ratio warning, for admins only; the report's 
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from pathlib import Path
 
 import lxml.html
@@ -14,29 +13,13 @@ from dynamic.db import db
 from dynamic.models import Exposure, Payment, User, UserAssignment
 from dynamic.split_report import build_report, format_p
 from tests.accounts import HOST, PASSWORD, csrf_token, login, signup
-from tests.conftest import REPO, TENANT_HOST, dispose_service, migrated_service
-from tests.test_split_service import EXPERIMENTS, PAGES
+from tests.conftest import dispose_service
+from tests.test_split_service import split_service
 
 ADMIN = "root@example.com"
 DASHBOARD = "/app/admin/experiments/"
 PAGE = DASHBOARD + "pricing-headline"
 START = dt.date(2026, 11, 1)
-
-
-def split_service(database_url: str, tmp_path: Path):
-    """The service with test_split_service's three experiments and a build of their pages
-    (the same folders when called again: a second worker of the same deployment)."""
-    site = tmp_path / "site"
-    if not site.exists():
-        shutil.copytree(REPO / "site", site)
-        (site / "experiments.toml").write_text(EXPERIMENTS)
-        build = tmp_path / "build" / TENANT_HOST
-        for name, text in PAGES.items():
-            (build / name).parent.mkdir(parents=True, exist_ok=True)
-            (build / name).write_text(f"<!doctype html><title>{text}</title>")
-    return migrated_service(
-        database_url, FLOE_SITE_DIR=str(site), FLOE_BUILD_DIR=str(tmp_path / "build")
-    )
 
 
 def admin_browser(app):

@@ -69,19 +69,25 @@ PAGES = {
 }
 
 
-@pytest.fixture
-def app(database_url: str, tmp_path: Path):
-    """The service with three experiments and a build output holding their variants."""
+def split_service(database_url: str, tmp_path: Path):
+    """The service with three experiments and a build output holding their variants (the
+    same folders when called again: a second worker of the same deployment)."""
     site = tmp_path / "site"
-    shutil.copytree(REPO / "site", site)
-    (site / "experiments.toml").write_text(EXPERIMENTS)
-    build = tmp_path / "build" / TENANT_HOST
-    for name, text in PAGES.items():
-        (build / name).parent.mkdir(parents=True, exist_ok=True)
-        (build / name).write_text(f"<!doctype html><title>{text}</title>")
-    service = migrated_service(
+    if not site.exists():
+        shutil.copytree(REPO / "site", site)
+        (site / "experiments.toml").write_text(EXPERIMENTS)
+        build = tmp_path / "build" / TENANT_HOST
+        for name, text in PAGES.items():
+            (build / name).parent.mkdir(parents=True, exist_ok=True)
+            (build / name).write_text(f"<!doctype html><title>{text}</title>")
+    return migrated_service(
         database_url, FLOE_SITE_DIR=str(site), FLOE_BUILD_DIR=str(tmp_path / "build")
     )
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path):
+    service = split_service(database_url, tmp_path)
     yield service
     dispose_service(service)
 
