@@ -21,12 +21,11 @@ from flask import Blueprint, Flask, Response, abort, current_app, g, jsonify, re
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from dynamic.db import db
-from dynamic.decisions import effective
+from dynamic.decisions import defined, effective
 from dynamic.models import Exposure, User, UserAssignment
 from dynamic.security import csrf
 from floe.experiments import (
     Experiment,
-    Experiments,
     Variant,
     assignment_cookie,
     load_experiments,
@@ -54,10 +53,6 @@ def init_app(app: Flask, tenants) -> None:
     app.extensions["floe.experiments"] = load_experiments(
         site / "experiments.toml", tenants, display_path="site/experiments.toml"
     )
-
-
-def experiments() -> Experiments:
-    return current_app.extensions["floe.experiments"]
 
 
 def is_bot() -> bool:
@@ -90,7 +85,7 @@ def under_test(tenant: str, page: str) -> Experiment | None:
     deployed build. One stopped in the admin keeps them until the rebuild: it is served here
     as stopped. One stopped in the file has neither: its page is served as built.
     """
-    running = experiments().running_on(tenant, page)
+    running = defined().running_on(tenant, page)
     return effective()[running[0].key] if running else None
 
 

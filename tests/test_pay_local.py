@@ -16,22 +16,9 @@ from dynamic.models import Payment, StripeEvent, User
 from tests.accounts import HOST, PASSWORD, csrf_token, login, me, outbox, post_form, signup
 from tests.conftest import dispose_service
 from tests.stripe_stub import make_app
+from tests.test_split_service import BROWSER
+from tests.test_split_service import PRICING_HEADLINE as EXPERIMENTS
 
-BROWSER = {**HOST, "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0 Safari/537.36"}
-EXPERIMENTS = """
-[experiments.pricing-headline]
-tenants = ["freelancers"]
-pages = ["pricing"]
-status = "running"
-
-[[experiments.pricing-headline.variants]]
-key = "control"
-weight = 0.5
-
-[[experiments.pricing-headline.variants]]
-key = "annual-first"
-weight = 0.5
-"""
 ATTEMPT = re.compile(r'name="attempt" type="hidden" value="([^"]+)"')
 
 

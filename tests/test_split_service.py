@@ -18,7 +18,8 @@ from tests.accounts import HOST, signup
 from tests.conftest import REPO, TENANT_HOST, Project, dispose_service, migrated_service
 
 BROWSER = {**HOST, "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0 Safari/537.36"}
-EXPERIMENTS = """
+#: One running test of the pricing page, 50/50 (the payment tests run it too).
+PRICING_HEADLINE = """
 [experiments.pricing-headline]
 tenants = ["freelancers"]
 pages = ["pricing"]
@@ -31,7 +32,10 @@ weight = 0.5
 [[experiments.pricing-headline.variants]]
 key = "annual-first"
 weight = 0.5
-
+"""
+EXPERIMENTS = (
+    PRICING_HEADLINE
+    + """
 [experiments.home-hero]
 tenants = ["freelancers"]
 pages = ["home"]
@@ -59,6 +63,7 @@ weight = 0.5
 key = "bold"
 weight = 0.5
 """
+)
 PAGES = {
     "pricing/index.html": "CONTROL pricing",
     "pricing@annual-first/index.html": "VARIANT annual-first",
