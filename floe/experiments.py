@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from floe.errors import Problem, SourceError
+from floe.outputpath import output_path_problem
 from floe.tomlsource import locate, read_toml
 
 STATUSES = ("draft", "running", "stopped")
@@ -308,6 +309,9 @@ class _Checker:
                     f"{key!r} is not a valid key",
                     "lowercase letters, digits and dashes: it names files and cookies",
                 )
+                continue
+            if reason := output_path_problem(key):  # the page's variant file and address
+                self.problem(f"variants[{i}].key", f"{key!r} {reason}", "use a shorter key")
                 continue
             if any(v.key == key for v in variants):
                 self.problem(

@@ -10,6 +10,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from floe.errors import Problem, SourceError
+from floe.outputpath import HINT as PATH_HINT
+from floe.outputpath import output_path_problem
 from floe.tomlsource import locate, read_toml
 
 _COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
@@ -17,6 +19,8 @@ _KEY = re.compile(r"^[a-z][a-z0-9_-]*$")
 #: S3's rules for bucket names (no uppercase, no underscore, 3 to 63 characters).
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _DISTRIBUTION = re.compile(r"^[A-Z0-9]+$")
+#: A host name: dot-separated labels of letters, digits and inner hyphens.
+_HOST = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)(?:\.(?!-)[a-z0-9-]{1,63}(?<!-))*$")
 
 REQUIRED_KEYS = ("domain", "name", "tagline", "dynamic_origin", "theme", "nav")
 OPTIONAL_KEYS = ("lang", "title_format", "author", "image", "logo", "twitter")
@@ -206,7 +210,10 @@ def _parse_tenant(
             problem(name, "must be a non-empty string")
 
     domain = table.get("domain")
-    if isinstance(domain, str) and (domain != domain.lower() or "/" in domain or ":" in domain):
+    if isinstance(domain, str) and (
+        domain != domain.lower() or not _HOST.match(domain) or output_path_problem(domain)
+    ):
+        # It names the tenant's folder of the build's output, too.
         problem(
             "domain", f"{domain!r} is not a bare lowercase host name", "write it like example.com"
         )
@@ -229,6 +236,8 @@ def _parse_tenant(
             problem(
                 name, f"{value!r} is not a file under /static/", "write it like /static/img/x.png"
             )
+        elif isinstance(value, str) and (reason := output_path_problem(value)):
+            problem(name, f"{value!r} {reason}", PATH_HINT)
     theme = _parse_theme(table.get("theme"), problem)
     nav = _parse_nav(table.get("nav"), problem)
     deploy = _parse_deploy(table.get("deploy"), problem)

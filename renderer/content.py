@@ -21,6 +21,8 @@ from flask import Flask
 from markdown.extensions.toc import slugify
 
 from floe.errors import Problem, SourceError
+from floe.outputpath import HINT as PATH_HINT
+from floe.outputpath import output_path_problem
 from floe.tenants import Tenant
 from renderer.frontmatter import ContentPages, FrontMatter, SourcePage, parse_front_matter
 from renderer.markdown import Rendered, asset_refs, conversion_key, convert_all
@@ -418,6 +420,14 @@ class _Fields:
                     str(key), "unknown front-matter field", "known fields: " + ", ".join(known)
                 )
 
+    def address(self, key: str, value: str, shown: str | None = None) -> bool:
+        """Whether ``value`` (of field ``key``) is safe to become a path under the output
+        folder; records the problem when not."""
+        reason = output_path_problem(value)
+        if reason is not None:
+            self.problem(key, f"{shown or repr(value)} {reason}", PATH_HINT)
+        return reason is None
+
     def missing(self, key: str, hint: str) -> None:
         self.problem(key, "required field is missing", hint)
 
@@ -512,12 +522,24 @@ def _read_post(
     slug = f.text("slug", default="")
     if slug and not SLUG.match(slug):
         f.problem("slug", f"{slug!r} is not a URL slug", "use lowercase words joined by '-'")
+    elif slug:
+        f.address("slug", slug)
     if not slug:
         slug = stem if SLUG.match(stem) else tag_slug(stem)
+        if output_path_problem(slug) is not None:
+            f.problem(
+                "slug",
+                f"the file name {stem!r} gives no usable address ({slug!r})",
+                "set 'slug: …' (lowercase words joined by '-') or rename the file",
+            )
+    for tag in tags:
+        f.address("tags", tag_slug(tag), f"tag {tag!r} (address {tag_slug(tag)!r})")
     aliases = f.strings("aliases", "write aliases: [/blog/old-name/]")
     for alias in aliases:
         if not alias.startswith("/") or "//" in alias or " " in alias:
             f.problem("aliases", f"{alias!r} is not a site path", "write it like /blog/old-name/")
+        else:
+            f.address("aliases", alias)
     author, image = f.text("author"), _image(f, assets)
     if not f.ok or date is None:
         return None
@@ -547,6 +569,8 @@ def _image(f: _Fields, assets: Mapping[str, Any] | None) -> str:
     if not image:
         return ""
     if image.startswith("/static/"):
+        if not f.address("image", image):
+            return ""
         if assets is not None and image.removeprefix("/static/") not in assets:
             f.problem("image", f"no file site{image}", "put the image in site/static/")
         return image
@@ -599,6 +623,10 @@ def _read_page(
             )
         )
         return None
+    reason = output_path_problem(name)
+    if reason is not None:
+        problems.append(Problem(file, None, None, f"page name {name!r} {reason}", PATH_HINT))
+        return None
     meta = _front_matter(page, file, problems, memo)
     if meta is None:
         return None
@@ -615,6 +643,7 @@ def _read_page(
                     f.problem("hero", f"unknown key {key!r}", "known keys: " + ", ".join(HERO_KEYS))
             hero = {k: str(v) for k, v in hero.items()}
     template = f.text("template", default="page.html")
+    f.address("template", template)
     landing = LandingPage(
         file=file,
         tenant=tenant,
