@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from floe.errors import Problem, SourceError
+from floe.sourcetext import read_source
 
 
 def read_toml(path: Path, shown: str) -> tuple[str, dict[str, Any]] | None:
     """The text and data of ``path``, or None when there is no such file. Invalid TOML raises
-    SourceError naming ``shown`` and the line."""
+    SourceError naming ``shown`` and the line (bytes that are not UTF-8 too)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_source(path, shown)
     except FileNotFoundError:
         return None
     try:

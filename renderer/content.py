@@ -23,8 +23,15 @@ from markdown.extensions.toc import slugify
 from floe.errors import Problem, SourceError
 from floe.outputpath import HINT as PATH_HINT
 from floe.outputpath import output_path_problem
+from floe.sourcetext import not_utf8
 from floe.tenants import Tenant
-from renderer.frontmatter import ContentPages, FrontMatter, SourcePage, parse_front_matter
+from renderer.frontmatter import (
+    READ_ENCODING,
+    ContentPages,
+    FrontMatter,
+    SourcePage,
+    parse_front_matter,
+)
 from renderer.markdown import Rendered, asset_refs, conversion_key, convert_all
 from renderer.progress import Progress
 from renderer.records import RecordStore, snippet_hashes
@@ -201,6 +208,7 @@ class ContentReader:
             FLATPAGES_ROOT=str(content_dir),
             FLATPAGES_EXTENSION=".md",
             FLATPAGES_AUTO_RELOAD=False,
+            FLATPAGES_ENCODING=READ_ENCODING,
         )
         self.pages = ContentPages(self._app)
 
@@ -210,10 +218,16 @@ class ContentReader:
         with self._app.app_context():
             return {page.path: page for page in self.pages}  # type: ignore[misc]
 
-    def parse(self, path: str, text: str) -> SourcePage:
-        """The page of one file whose ``text`` the caller read, parsed as :meth:`read` does."""
+    def parse(self, path: str, data: bytes) -> SourcePage:
+        """The page of one file whose bytes the caller read, parsed as :meth:`read` does."""
+        folder = os.path.dirname(path).replace("/", os.sep)
         with self._app.app_context():
-            return self.pages._parse(text, path, os.path.dirname(path).replace("/", os.sep))
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                return self.pages.unreadable_page(path, folder, not_utf8(data, path))
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+            return self.pages.page_from_text(text, path, folder)
 
 
 def load_corpus(
@@ -244,6 +258,7 @@ def load_corpus(
     prefix = _display(content_dir, root, "x")[: -len("x.md")]  # "content/", usually
     shown = {path: f"{prefix}{path}.md" for path in paths}
     problems: list[Problem] = []
+    page = _readable(page, shown, problems)
     snippets = {
         path[len("snippets/") :]: _snippet(path, shown[path], page(path))
         for path in paths
@@ -308,9 +323,23 @@ def _source_pages(
         return sorted(pages), pages.__getitem__
 
     def page(path: str) -> SourcePage:
-        return reader.parse(path, records.files.text(path))
+        return reader.parse(path, records.files.data(path))
 
     return records.files.paths(), page
+
+
+def _readable(
+    page: Callable[[str], SourcePage], shown: Mapping[str, str], problems: list[Problem]
+) -> Callable[[str], SourcePage]:
+    """``page``, recording the problem of each file that is not UTF-8 (its page is empty)."""
+
+    def checked(path: str) -> SourcePage:
+        found = page(path)
+        if found.not_utf8 is not None:
+            problems.append(replace(found.not_utf8, file=shown[path]))
+        return found
+
+    return checked
 
 
 def _snippet(path: str, file: str, page: SourcePage) -> SnippetSource:
@@ -376,6 +405,8 @@ def _display(content_dir: Path, root: Path, path: str) -> str:
 def _front_matter(
     page: SourcePage, file: str, problems: list[Problem], memo: MutableMapping[str, FrontMatter]
 ) -> FrontMatter | None:
+    if page.not_utf8 is not None:  # reported when it was read
+        return None
     if page.split_problem:
         problems.append(
             Problem(file, 1, None, page.split_problem, "end the front matter with '---'")

@@ -90,14 +90,14 @@ class SourceFiles:
                 state = self._remember(path, text_hash(data))
         return state.digest
 
-    def text(self, path: str) -> str:
-        """The file's text as Flask-FlatPages reads it (UTF-8, universal newlines)."""
+    def data(self, path: str) -> bytes:
+        """The file's bytes, as they are on disk (decoding is the reader's job)."""
         data = self._data.pop(path, None)
         if data is None:
             data = self._read(path)
             # What is parsed is what the record is stored under.
             self._remember(path, text_hash(data))
-        return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+        return data
 
     def _remember(self, path: str, digest: str) -> FileState:
         stat = self.stats[path]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 
@@ -12,6 +11,7 @@ from pygments.styles import STYLES, get_all_styles
 from floe.errors import Problem, SourceError
 from floe.experiments import Experiments, load_experiments
 from floe.tenants import TenantRegistry, load_tenants
+from floe.tomlsource import read_toml
 from renderer import split
 from renderer.assets import AssetManifest, read_static
 from renderer.catalog import Catalog, build_catalogs
@@ -196,9 +196,10 @@ def _content_problems(paths: ProjectPaths, drafts: bool, today: dt.date | None) 
     So one run reports everything it can, not just the first file's mistakes.
     """
     try:
-        tables = tomllib.loads(paths.tenants_file.read_text(encoding="utf-8")).get("tenants")
-    except (OSError, tomllib.TOMLDecodeError):
+        read = read_toml(paths.tenants_file, "site/tenants.toml")
+    except (OSError, SourceError):
         return []
+    tables = read[1].get("tenants") if read is not None else None
     if not isinstance(tables, dict) or not tables:
         return []
     try:
