@@ -38,6 +38,14 @@ from renderer.records import RecordStore, snippet_hashes
 from renderer.snippets import SnippetSource, expand_snippets
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+#: A feed entry id the writer may give: a tag URI (RFC 4151), a URN (RFC 8141) or an https
+#: URL, in the characters URIs allow (RFC 3986).
+_URI_CHARS = r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]"
+ENTRY_ID = re.compile(
+    rf"^(?:tag:[a-z0-9.-]+(?:@[^\s,]+)?,\d{{4}}(?:-\d{{2}}(?:-\d{{2}})?)?:{_URI_CHARS}*"
+    rf"|urn:[A-Za-z0-9][A-Za-z0-9-]{{0,31}}:{_URI_CHARS}+"
+    rf"|https://[A-Za-z0-9.-]+(?::\d+)?(?:/{_URI_CHARS}*)?)$"
+)
 POST_KEYS = (
     "title",
     "date",
@@ -51,6 +59,7 @@ POST_KEYS = (
     "canonical_tenant",
     "author",
     "image",
+    "id",
 )
 PAGE_KEYS = ("title", "description", "template", "hero")
 HERO_KEYS = ("headline", "subhead", "cta_label", "cta_href")
@@ -97,10 +106,23 @@ class Post(Document):
     #: Optional: the tenant's author and share image are used when these are empty.
     author: str = ""
     image: str = ""
+    #: The Atom entry id the writer gave (front matter ``id``); see :meth:`atom_id`.
+    entry_id: str = ""
 
     @property
     def url(self) -> str:
         return f"/blog/{self.slug}/"
+
+    @property
+    def first_address(self) -> str:
+        """The post's first published address: its oldest alias (the first listed), else its
+        URL. A renamed post keeps it, so feed readers do not show it again as a new post."""
+        return self.aliases[0] if self.aliases else self.url
+
+    def atom_id(self, domain: str) -> str:
+        """The feed entry's id on the site at ``domain``, which never changes (RFC 4287
+        §4.2.6): the front matter's ``id``, else a tag URI (RFC 4151) of the first address."""
+        return self.entry_id or f"tag:{domain},{self.date.isoformat()}:{self.first_address}"
 
     @property
     def last_modified(self) -> dt.date:
@@ -125,6 +147,7 @@ class Post(Document):
             self.reading_minutes,
             self.canonical_tenant,
             self.author,
+            self.entry_id,
         )
         return hashlib.blake2b(repr(fields).encode(), digest_size=16).hexdigest()
 
@@ -307,6 +330,7 @@ def load_corpus(
         (p for p in every if isinstance(p, LandingPage)), key=lambda p: (p.tenant, p.name)
     )
     _check_slugs(corpus.posts, tenants, problems)
+    _check_entry_ids(corpus.posts, tenants, problems)
     _check_home_pages(corpus.pages, tenants, content_dir, root, problems)
     if problems:
         raise SourceError(problems)
@@ -572,6 +596,14 @@ def _read_post(
         else:
             f.address("aliases", alias)
     author, image = f.text("author"), _image(f, assets)
+    entry_id = f.text("id")
+    if entry_id and not ENTRY_ID.match(entry_id):
+        f.problem(
+            "id",
+            f"{entry_id!r} is not a tag:, urn: or https:// URI",
+            "leave it out (the post's first address gives its id), or write it like "
+            "tag:tallystack.example,2026-03-14:day-rates",
+        )
     if not f.ok or date is None:
         return None
     return Post(
@@ -589,6 +621,7 @@ def _read_post(
         aliases=aliases,
         author=author,
         image=image,
+        entry_id=entry_id,
         body=page.body,
         body_line=page.body_line,
         lines=meta.lines,
@@ -754,6 +787,30 @@ def _check_slugs(posts: list[Post], tenants: Mapping[str, Tenant], problems: lis
                         "slug",
                         f"{post.slug!r} is also the slug of {other.file} on tenant {tenant!r}",
                         "set a different 'slug:' or rename the file",
+                    )
+                )
+
+
+def _check_entry_ids(
+    posts: list[Post], tenants: Mapping[str, Tenant], problems: list[Problem]
+) -> None:
+    """Each feed entry id belongs to one post (two posts with one id are one entry to readers)."""
+    for key, tenant in tenants.items():
+        domain = tenant.domain if tenant is not None else key
+        seen: dict[str, Post] = {}
+        for post in sorted(posts, key=lambda p: p.file):
+            if key not in post.tenants:
+                continue
+            entry = post.atom_id(domain)
+            other = seen.setdefault(entry, post)
+            if other is not post:
+                problems.append(
+                    Problem(
+                        post.file,
+                        post.lines.get("id"),
+                        "id",
+                        f"feed entry id {entry!r} is also the id of {other.file}",
+                        "give each post its own 'id:', or leave it out on one of them",
                     )
                 )
 
