@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from floe.dates import known_locale, long_date
 from floe.errors import Problem, SourceError
 from floe.outputpath import HINT as PATH_HINT
 from floe.outputpath import output_path_problem
@@ -19,11 +21,13 @@ _KEY = re.compile(r"^[a-z][a-z0-9_-]*$")
 #: S3's rules for bucket names (no uppercase, no underscore, 3 to 63 characters).
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _DISTRIBUTION = re.compile(r"^[A-Z0-9]+$")
+#: Open Graph's form of a locale: language_TERRITORY, like en_US.
+_LOCALE = re.compile(r"^(?P<lang>[a-z]{2,3})_[A-Z]{2}$")
 #: A host name: dot-separated labels of letters, digits and inner hyphens.
 _HOST = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)(?:\.(?!-)[a-z0-9-]{1,63}(?<!-))*$")
 
 REQUIRED_KEYS = ("domain", "name", "tagline", "dynamic_origin", "theme", "nav")
-OPTIONAL_KEYS = ("lang", "title_format", "author", "image", "logo", "twitter")
+OPTIONAL_KEYS = ("lang", "locale", "title_format", "author", "image", "logo", "twitter")
 THEME_REQUIRED = ("primary", "accent", "background", "text")
 THEME_OPTIONAL = ("code_style",)
 NAV_KEYS = ("label", "href")
@@ -66,6 +70,8 @@ class Tenant:
     theme: Theme
     nav: tuple[NavLink, ...]
     lang: str = "en"
+    #: language_TERRITORY (``en_US``): og:locale, and how dates (and prices) are written.
+    locale: str = "en_US"
     #: ``<title>`` of every page but the home page; ``{title}`` and ``{site}`` are filled in.
     title_format: str = "{title} — {site}"
     #: Default author of posts, and default share image (a path under /static/).
@@ -80,6 +86,10 @@ class Tenant:
     @property
     def base_url(self) -> str:
         return f"https://{self.domain}"
+
+    def date_text(self, day: dt.date) -> str:
+        """``day`` as the site writes it, in its locale ("March 14, 2026" in en_US)."""
+        return long_date(day, self.locale)
 
 
 class TenantRegistry(Mapping[str, Tenant]):
@@ -238,6 +248,7 @@ def _parse_tenant(
             )
         elif isinstance(value, str) and (reason := output_path_problem(value)):
             problem(name, f"{value!r} {reason}", PATH_HINT)
+    locale = _parse_locale(table.get("lang", "en"), table.get("locale"), problem)
     theme = _parse_theme(table.get("theme"), problem)
     nav = _parse_nav(table.get("nav"), problem)
     deploy = _parse_deploy(table.get("deploy"), problem)
@@ -252,6 +263,7 @@ def _parse_tenant(
         theme=theme,
         nav=nav,
         lang=table.get("lang", "en"),
+        locale=locale,
         title_format=table.get("title_format", "{title} — {site}"),
         author=table.get("author", table["name"]),
         image=table.get("image"),
@@ -259,6 +271,35 @@ def _parse_tenant(
         twitter=table.get("twitter"),
         deploy=deploy,
     )
+
+
+def _parse_locale(lang: Any, locale: Any, problem) -> str:
+    """The tenant's locale: as given, or from a ``lang`` that names the territory (``en-GB``).
+
+    A bare language (``en``) is spoken in many territories whose dates and money differ, so
+    the locale is then required rather than guessed.
+    """
+    if not isinstance(lang, str) or (locale is not None and not isinstance(locale, str)):
+        return ""  # reported as not a string
+    if locale is None:
+        language, _, territory = lang.partition("-")
+        if not re.fullmatch(r"[A-Za-z]{2}", territory):
+            problem(
+                "locale",
+                f"required: lang {lang!r} does not say the territory",
+                f'add locale = "{language.lower()}_XX" with the territory, like en_US or en_GB',
+            )
+            return ""
+        locale = f"{language.lower()}_{territory.upper()}"
+    match = _LOCALE.match(locale)
+    if not match:
+        problem("locale", f"{locale!r} is not language_TERRITORY", "write it like en_US")
+        return ""
+    if match["lang"] != lang.partition("-")[0].lower():
+        problem("locale", f"{locale!r} is not in the language of lang {lang!r}", "match them")
+    elif not known_locale(locale):
+        problem("locale", f"{locale!r} is not a locale Babel knows", "write it like en_US")
+    return locale
 
 
 def _parse_theme(value: Any, problem) -> Theme | None:

@@ -352,7 +352,7 @@ def test_reader_features(sample_build: Project) -> None:
         str(sample_build.site() / "blog" / "setting-a-day-rate" / "index.html")
     ).getroot()
     meta = " ".join(doc.cssselect("article header .meta")[1].text_content().split())
-    assert "min read" in meta and "Updated 18 September 2025" in meta
+    assert "min read" in meta and "Updated September 18, 2025" in meta  # en_US
     related = [a.get("href") for a in doc.cssselect(".related a")]
     assert 1 <= len(related) <= 3 and "/blog/setting-a-day-rate/" not in related
     from tests.test_static_site import corpus
