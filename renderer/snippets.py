@@ -1,9 +1,9 @@
 """Reusable markdown: a line ``{% snippet "name" %}`` includes content/snippets/name.md.
 
 Snippets may include snippets. Lines inside fenced code blocks are left alone, so a post can
-show the syntax itself. Expansion is bounded: snippets nest at most :data:`MAX_DEPTH` deep, and
-one post's or page's expansion reads at most :data:`MAX_EXPANDED` characters, so a fan-out of
-snippets that include many others fails fast instead of building a huge page.
+show the syntax itself. Expansion is bounded: snippets nest at most :data:`MAX_DEPTH` deep,
+and one post's or page's expansion reads at most :data:`MAX_EXPANDED` characters of snippets,
+so a fan-out of snippets that include many others fails fast instead of building a huge page.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ _FENCE = re.compile(r"^[ \t]{0,3}(?P<fence>`{3,}|~{3,})")
 
 #: How many snippets deep an include may go (a post including a includes b … : a is 1).
 MAX_DEPTH = 8
-#: How many characters of text expanding one document may go through (about 1 MB).
+#: How many characters of snippet text expanding one document may go through (about 1 MB).
 MAX_EXPANDED = 1_000_000
 
 
@@ -72,8 +72,8 @@ class _Budget:
 
     max_depth: int
     max_chars: int
-    #: Characters still allowed: each text expanded counts whole, include lines too, so the
-    #: work is bounded even when snippets hold nothing but includes.
+    #: Characters still allowed: each snippet expanded counts whole, its include lines too, so
+    #: the work is bounded even when snippets hold nothing but includes.
     chars: int = 0
     #: The document's file and the line of the include the current chain started from.
     file: str = ""
@@ -104,7 +104,8 @@ def _expand(
     problems: list[Problem],
     budget: _Budget,
 ) -> str:
-    budget.chars -= len(text) + 1
+    if stack:  # the document's own text is not the snippets' doing
+        budget.chars -= len(text) + 1
     if budget.chars < 0:
         raise _Exceeded(
             budget.problem(

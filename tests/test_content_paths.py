@@ -91,6 +91,7 @@ def bad_sources(p: Project) -> None:
     p.post("tagged", tags=["x" * 300])
     p.post("pictured", image="/static/../../../etc/passwd")
     p.post("日本語")
+    p.post("drafted", draft="true", aliases=["/blog/%2E%2e/x/"])  # drafts are checked too
     p.write(
         "content/pages/freelancers/features.md",
         "---\ntitle: F\ntemplate: ../../../../etc/passwd\n---\nx\n",
@@ -108,6 +109,7 @@ def test_every_kind_of_address_is_checked_and_check_agrees_with_build(project: P
         "content/posts/tagged.md:2: tags:",
         "content/posts/pictured.md:2: image:",
         "content/posts/日本語.md:1: slug:",
+        "content/posts/drafted.md:3: aliases: '/blog/%2E%2e/x/' has a percent-encoded",
         "content/pages/freelancers/features.md:3: template:",
     ]:
         assert any(text in line for line in found), f"{text!r} not in:\n{built.output}"
@@ -121,8 +123,8 @@ def test_experiment_variant_names_are_checked(project: Project) -> None:
         'pages = ["pricing"]\n'
         'status = "draft"\n'
         "variants = [\n"
-        '  { key = "control", weight = 1 },\n'
-        f'  {{ key = "{"v" * 300}", weight = 1 }},\n'
+        '  { key = "control", weight = 0.5 },\n'
+        f'  {{ key = "{"v" * 300}", weight = 0.5 }},\n'
         "]\n",
         encoding="utf-8",
     )
