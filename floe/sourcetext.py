@@ -33,5 +33,9 @@ def decode_source(data: bytes, shown: str) -> str:
 def read_source(path: Path, shown: str) -> str:
     """The text of the file at ``path`` (universal newlines, as ``open`` gives), or
     :class:`SourceError` when it is not UTF-8. A missing file raises FileNotFoundError."""
-    text = decode_source(path.read_bytes(), shown)
+    return universal_newlines(decode_source(path.read_bytes(), shown))
+
+
+def universal_newlines(text: str) -> str:
+    """``text`` with ``\r\n`` and ``\r`` line ends made ``\n``, as ``open`` reads text."""
     return text.replace("\r\n", "\n").replace("\r", "\n")

@@ -23,7 +23,6 @@ from markdown.extensions.toc import slugify
 from floe.errors import Problem, SourceError
 from floe.outputpath import HINT as PATH_HINT
 from floe.outputpath import output_path_problem
-from floe.sourcetext import not_utf8
 from floe.tenants import Tenant
 from renderer.frontmatter import (
     READ_ENCODING,
@@ -245,12 +244,7 @@ class ContentReader:
         """The page of one file whose bytes the caller read, parsed as :meth:`read` does."""
         folder = os.path.dirname(path).replace("/", os.sep)
         with self._app.app_context():
-            try:
-                text = data.decode("utf-8")
-            except UnicodeDecodeError:
-                return self.pages.unreadable_page(path, folder, not_utf8(data, path))
-            text = text.replace("\r\n", "\n").replace("\r", "\n")
-            return self.pages.page_from_text(text, path, folder)
+            return self.pages.page_from_bytes(data, path, folder)
 
 
 def load_corpus(

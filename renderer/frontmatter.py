@@ -15,7 +15,7 @@ import yaml
 from flask_flatpages import FlatPages, Page
 
 from floe.errors import Problem
-from floe.sourcetext import not_utf8
+from floe.sourcetext import not_utf8, universal_newlines
 
 #: Flask-FlatPages reads files in this encoding: one character per byte, so reading never
 #: fails, and :meth:`ContentPages._parse` decodes the bytes as UTF-8 itself, to report a file
@@ -77,14 +77,21 @@ class ContentPages(FlatPages):
 
     def _parse(self, content: str, path: str, rel_path: str) -> SourcePage:
         """Called by Flask-FlatPages with the file read as :data:`READ_ENCODING`."""
-        data = content.encode(READ_ENCODING)
         try:
-            text = data.decode("utf-8")
+            text = content.encode(READ_ENCODING).decode("utf-8")
         except UnicodeDecodeError:
             # The exact byte offset is in the file as it is, before newlines were translated.
             with open(os.path.join(self.root, path + self.config("extension")), "rb") as file:
-                return self.unreadable_page(path, rel_path, not_utf8(file.read(), path))
+                return self.page_from_bytes(file.read(), path, rel_path)
         return self.page_from_text(text, path, rel_path)
+
+    def page_from_bytes(self, data: bytes, path: str, rel_path: str) -> SourcePage:
+        """The page of one file's bytes as they are on disk."""
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return self.unreadable_page(path, rel_path, not_utf8(data, path))
+        return self.page_from_text(universal_newlines(text), path, rel_path)
 
     def unreadable_page(self, path: str, rel_path: str, problem: Problem | None) -> SourcePage:
         """An empty page standing for a file that is not UTF-8."""
