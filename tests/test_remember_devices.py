@@ -1,4 +1,4 @@
-""" "Keep me logged in" makes a browser a remembered device of its own, on SQLite and PostgreSQL:
+"""A "keep me logged in" login makes the browser a remembered device, on SQLite and PostgreSQL:
 logging out there ends every copy of its cookies, the user's other devices stay logged in, and
 logging out everywhere (or a new password) ends them all. Also the migration that adds them."""
 
