@@ -13,7 +13,7 @@ import datetime as dt
 from flask import current_app, g, request, url_for
 
 from dynamic.mail import MailError, send_after_response, send_mail
-from dynamic.models import User
+from dynamic.models import UNUSABLE_PASSWORD, User
 from dynamic.tenancy import tenants
 from dynamic.tokens import Purpose, make_token, max_age
 
@@ -70,10 +70,17 @@ def send_reset(user: User) -> bool:
     return _send(*_reset_mail(user))
 
 
-def queue_reset(user: User) -> None:
-    """Mail a reset link once the response is sent (the reset page: it must answer the same,
-    as fast, for an address without an account); a failure is logged."""
-    send_after_response(*_reset_mail(user))
+def queue_reset(user: User | None, address: str) -> None:
+    """Mail ``user`` a reset link once the response is sent; a failure is logged.
+
+    The reset page must answer the same, as fast, for an address without an account (``user``
+    None): the same mail is then written for a stand-in and dropped, as logins check a password
+    against a stand-in hash (models.spend_password_check_time).
+    """
+    stand_in = User(id=0, email=address, tenant=g.tenant.key, password_hash=UNUSABLE_PASSWORD)
+    to, subject, text = _reset_mail(user or stand_in)
+    if user is not None:
+        send_after_response(to, subject, text)
 
 
 def send_email_changed(old_address: str, user: User) -> bool:

@@ -37,8 +37,8 @@ def request_link():
     if form.validate_on_submit():
         address = User.normalize(form.email.data)
         user = User.find(address)
-        if user is not None and user.is_active:
-            notify.queue_reset(user)  # sent after the response: the same answer, as fast
+        # The same steps for every address; the mail, if any, goes after the response.
+        notify.queue_reset(user if user is not None and user.is_active else None, address)
         flash(
             f"If an account uses {address}, we sent it a link to choose a new password. "
             "It works once, for a limited time."
