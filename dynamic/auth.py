@@ -15,7 +15,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, decode_cookie, login_user, logout_user
 from sqlalchemy.exc import IntegrityError
 
 from dynamic import notify, split
@@ -73,8 +73,10 @@ def set_hint(response: Response) -> Response:
 def end_session(response: Response) -> Response:
     """Log out on this device: session, remember-me cookie and hint go; messages stay. The
     device is forgotten, so a copy of its cookies no longer works either."""
-    if current_user.is_authenticated and current_user.device_token:
-        RememberDevice.forget(current_user.device_token)
+    devices = _devices_of_this_browser()
+    for token in devices:
+        RememberDevice.forget(token)
+    if devices:
         db.session.commit()
     flashes = session.get("_flashes")
     session.clear()
@@ -83,6 +85,19 @@ def end_session(response: Response) -> Response:
         session["_flashes"] = flashes
     response.delete_cookie(HINT_COOKIE, path="/")
     return response
+
+
+def _devices_of_this_browser() -> set[str]:
+    """The device tokens this browser holds: its session's, and its remember-me cookie's (a
+    later login without "keep me logged in" leaves an earlier one's cookie in place)."""
+    tokens = set()
+    if current_user.is_authenticated and current_user.device_token:
+        tokens.add(current_user.device_token)
+    cookie = request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token"))
+    payload = decode_cookie(cookie) if cookie else None  # None unless we signed it
+    if payload and payload.count(":") == 2:
+        tokens.add(payload.rsplit(":", 1)[1])
+    return tokens
 
 
 def _login_key() -> str:

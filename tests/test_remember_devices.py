@@ -219,3 +219,15 @@ def test_the_migration_upgrades_and_downgrades(database_url) -> None:
             db.session.commit()
     finally:
         dispose_service(app)
+
+
+def test_logout_forgets_the_device_of_a_cookie_left_by_an_earlier_login(account) -> None:
+    """A plain login leaves an earlier remember-me cookie in the browser: logging out there
+    forgets that device too, so a copy of the cookie stops working."""
+    app = account
+    browser, remember, _ = remembered_browser(app)
+    assert login(browser).status_code == 302  # again, without "keep me logged in"
+    assert browser.get_cookie(COOKIE, domain=TENANT_HOST).value == remember
+    logout(browser)
+    assert me(copy_of(app, remember_token=remember)) == {"authenticated": False}
+    assert devices(app) == []
