@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
@@ -21,7 +21,7 @@ bp = Blueprint("account", __name__)
 
 def _guesses() -> str:
     """Forms that check the current password: a stolen session must not brute-force it."""
-    return f"password-check:{current_user.get_id()}"
+    return f"password-check:{current_user.id}"
 
 
 guarded = limiter.limit("10 per hour", key_func=_guesses, methods=["POST"])
@@ -132,7 +132,8 @@ def change_password():
     user = current_user._get_current_object()
     user.set_password(form.password.data)  # ends every session, this one too…
     db.session.commit()
-    start_session(user, remember="remember_token" in request.cookies)  # …so start a new one
+    remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+    start_session(user, remember=remembered in request.cookies)  # …so start a new one
     flash("Your password is changed. Every other device was logged out.")
     return redirect(url_for("account.index"))
 
@@ -172,7 +173,7 @@ def delete():
 
 @bp.post("/account/verify")
 @login_required
-@limiter.limit("5 per hour", key_func=lambda: f"verify:{current_user.get_id()}")
+@limiter.limit("5 per hour", key_func=lambda: f"verify:{current_user.id}")
 def resend_verification():
     if not ActionForm().validate_on_submit():
         return _page(400)

@@ -15,14 +15,14 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import login_user, logout_user
+from flask_login import current_user, decode_cookie, login_user, logout_user
 from sqlalchemy.exc import IntegrityError
 
 from dynamic import notify, split
 from dynamic.db import db
 from dynamic.forms import ActionForm, LoginForm, SignupForm, form_status
 from dynamic.look import render
-from dynamic.models import User, spend_password_check_time
+from dynamic.models import RememberDevice, User, spend_password_check_time
 from dynamic.security import limiter
 
 bp = Blueprint("auth", __name__)
@@ -46,8 +46,14 @@ def safe_next(target: str | None) -> str:
 
 
 def start_session(user: User, remember: bool = False) -> None:
-    """A fresh session for ``user``: nothing carried over from before the login."""
+    """A fresh session for ``user``: nothing carried over from before the login. ``remember``
+    ("keep me logged in") makes this browser a remembered device of its own."""
     session.clear()
+    user.device_token = None
+    if remember:
+        lifetime = current_app.config["REMEMBER_COOKIE_DURATION"]
+        user.device_token = RememberDevice.issue(user, lifetime)
+        db.session.commit()
     login_user(user, remember=remember)
 
 
@@ -65,7 +71,13 @@ def set_hint(response: Response) -> Response:
 
 
 def end_session(response: Response) -> Response:
-    """Log out on this device: session, remember-me cookie and hint go; messages stay."""
+    """Log out on this device: session, remember-me cookie and hint go; messages stay. The
+    device is forgotten, so a copy of its cookies no longer works either."""
+    devices = _devices_of_this_browser()
+    for token in devices:
+        RememberDevice.forget(token)
+    if devices:
+        db.session.commit()
     flashes = session.get("_flashes")
     session.clear()
     logout_user()  # after clear(): it leaves the order to delete the remember-me cookie
@@ -73,6 +85,19 @@ def end_session(response: Response) -> Response:
         session["_flashes"] = flashes
     response.delete_cookie(HINT_COOKIE, path="/")
     return response
+
+
+def _devices_of_this_browser() -> set[str]:
+    """The device tokens this browser holds: its session's, and its remember-me cookie's (a
+    later login without "keep me logged in" leaves an earlier one's cookie in place)."""
+    tokens = set()
+    if current_user.is_authenticated and current_user.device_token:
+        tokens.add(current_user.device_token)
+    cookie = request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token"))
+    payload = decode_cookie(cookie) if cookie else None  # None unless we signed it
+    if payload and payload.count(":") == 2:
+        tokens.add(payload.rsplit(":", 1)[1])
+    return tokens
 
 
 def _login_key() -> str:

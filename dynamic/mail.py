@@ -1,7 +1,9 @@
 """Outgoing mail: one small interface, a console mailer for development and SES for production.
 
-Views call :func:`send_mail`; which mailer runs is configuration (``FLOE_MAILER``). Plain text
-is enough for what the service sends (verification and password-reset links).
+Views call :func:`send_mail`, or :func:`send_after_response` when the request must not take
+longer, or answer differently, because a mail is sent (a reset request for a known address must
+look like one for an unknown address); which mailer runs is configuration (``FLOE_MAILER``).
+Plain text is enough for what the service sends (verification and password-reset links).
 """
 
 from __future__ import annotations
@@ -10,18 +12,26 @@ import logging
 from collections import deque
 from dataclasses import dataclass
 from email.utils import parseaddr
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
-from flask import Flask, current_app
+from flask import Flask, current_app, request
+from werkzeug.wsgi import ClosingIterator
 
 from dynamic.config import ConfigError
 
 logger = logging.getLogger("dynamic.mail")
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
 EXTENSION_KEY = "floe.mailer"
+#: Where a request keeps the messages it leaves for after its response (see MailAfterResponse).
+PENDING_KEY = "floe.mail_after_response"
 MAILERS = ("console", "ses")
 #: Shown as the sender by the console mailer; SES needs a real, verified FLOE_MAIL_FROM.
 DEVELOPMENT_SENDER = "Floe development <no-reply@localhost>"
@@ -152,6 +162,7 @@ def init_app(app: Flask) -> None:
         if app.config.get("FLOE_ENV") == "production":
             logger.warning("FLOE_MAILER=console in production: mail is logged, not sent")
     app.extensions[EXTENSION_KEY] = mailer
+    app.wsgi_app = MailAfterResponse(app.wsgi_app, app)  # type: ignore[method-assign]
 
 
 def get_mailer(app: Flask | None = None) -> Mailer:
@@ -166,3 +177,56 @@ def get_mailer(app: Flask | None = None) -> Mailer:
 def send_mail(to: str, subject: str, text: str) -> None:
     """Send a plain-text mail through the current app's mailer; raises :class:`MailError`."""
     get_mailer().send(Message(to, subject, text))
+
+
+def send_after_response(to: str, subject: str, text: str) -> None:
+    """Send a plain-text mail once the server has sent this request's whole response.
+
+    The request does no mail work, so it takes as long, and answers the same, whether a mail
+    goes or not; the mail is not sent if the request fails (a 5xx answer). A failure to send is
+    logged (the user has had the answer already). Call it from a view, not from a streamed body.
+    """
+    message = Message(to, subject, text)
+    request.environ.setdefault(PENDING_KEY, []).append(message)
+
+
+class MailAfterResponse:
+    """WSGI middleware: sends the messages a request left (:func:`send_after_response`) when the
+    server closes the response, which every WSGI server does after writing its last byte
+    (PEP 3333: gunicorn's workers, Werkzeug's server; Werkzeug's test client on
+    ``response.close()``, or at once with ``buffered=True``).
+
+    Thus the response is complete before the mail goes; the worker thread is busy until it has.
+    Responses without mail pass through untouched (``wsgi.file_wrapper`` stays a file).
+    """
+
+    def __init__(self, wsgi_app: WSGIApplication, app: Flask) -> None:
+        self.wsgi_app = wsgi_app
+        self.app = app
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        statuses: list[str] = []
+
+        def recording_start_response(status, headers, exc_info=None):
+            statuses.append(status)
+            return start_response(status, headers, exc_info)
+
+        body = self.wsgi_app(environ, recording_start_response)
+        if not environ.get(PENDING_KEY):
+            return body
+        return ClosingIterator(body, lambda: self._send_pending(environ, statuses))
+
+    def _send_pending(self, environ: WSGIEnvironment, statuses: list[str]) -> None:
+        pending: list[Message] = environ.pop(PENDING_KEY, [])
+        where = f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}"
+        if not statuses or statuses[-1][:1] == "5":
+            logger.warning("%d mail(s) of %s not sent: the request failed", len(pending), where)
+            return
+        mailer = get_mailer(self.app)
+        for message in pending:
+            try:
+                mailer.send(message)
+            except MailError as error:
+                logger.error("mail to %s after %s failed: %s", message.to, where, error)
+            except Exception:  # a bug must not keep the other messages or the worker
+                logger.exception("mail to %s after %s failed", message.to, where)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import secrets
 
 from flask_login import UserMixin
@@ -16,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    delete,
     func,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -67,8 +69,16 @@ class User(UserMixin, db.Model):
 
     __table_args__ = (Index("ix_users_email_lower", func.lower(email), unique=True),)
 
+    #: Not stored: the remember-me token of the device this request comes from, when it logged
+    #: in with "keep me logged in" (set by dynamic.auth.start_session and security.load_user).
+    device_token = None
+
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_token}"
+        """What Flask-Login keeps in the session and the remember-me cookie: ``id:session``,
+        plus ``:device`` for a remembered device, so logging out that device (which deletes its
+        :class:`RememberDevice`) ends every copy of its cookies."""
+        base = f"{self.id}:{self.session_token}"
+        return f"{base}:{self.device_token}" if self.device_token else base
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)  # scrypt, Werkzeug's default
@@ -80,6 +90,9 @@ class User(UserMixin, db.Model):
     def end_sessions(self) -> None:
         """Every session and remember-me cookie of this user stops working."""
         self.session_token = secrets.token_urlsafe(32)
+        self.device_token = None
+        if self.id is not None:
+            db.session.execute(delete(RememberDevice).where(RememberDevice.user_id == self.id))
 
     @property
     def is_verified(self) -> bool:
@@ -112,6 +125,78 @@ class User(UserMixin, db.Model):
         return db.session.scalar(
             db.select(cls).where(func.lower(cls.email) == cls.normalize(email))
         )
+
+
+class RememberDevice(db.Model):
+    """A browser that logged in with "keep me logged in": its remember-me cookie works only
+    while this row exists, so logging out there ends every copy of that cookie, and the
+    user's other devices stay logged in.
+
+    Only a hash of the token is stored: it has 256 random bits, so SHA-256 is enough (a slow
+    password hash would add nothing), and a copy of the table logs nobody in.
+    """
+
+    __tablename__ = "remember_devices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False, index=True)
+    #: SHA-256 of the token, in hex.
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=_now, nullable=False
+    )
+    #: The last time a session was restored from this device's cookie.
+    last_used_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=_now, nullable=False
+    )
+    #: When the cookie expires (REMEMBER_COOKIE_DURATION after the login): refused after.
+    expires_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, index=True
+    )
+
+    __table_args__ = (UniqueConstraint("token_hash", name="uq_remember_devices_token_hash"),)
+
+    @staticmethod
+    def digest(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, user: User, lifetime: dt.timedelta) -> str:
+        """A new device for ``user``; returns its token (kept only in the cookie). Expired
+        devices of every user are deleted on the way."""
+        now = _now()
+        db.session.execute(delete(cls).where(cls.expires_at < now))
+        token = secrets.token_urlsafe(32)
+        db.session.add(
+            cls(
+                user_id=user.id,
+                token_hash=cls.digest(token),
+                created_at=now,
+                last_used_at=now,
+                expires_at=now + lifetime,
+            )
+        )
+        return token
+
+    @classmethod
+    def find(cls, user_id: int, token: str) -> RememberDevice | None:
+        """The unexpired device of ``user_id`` with ``token``, or None."""
+        device = db.session.scalar(db.select(cls).where(cls.token_hash == cls.digest(token)))
+        if device is None or device.user_id != user_id or as_utc(device.expires_at) <= _now():
+            return None
+        return device
+
+    @classmethod
+    def touch(cls, token: str) -> None:
+        """A session was restored from this device's cookie just now."""
+        db.session.execute(
+            db.update(cls).where(cls.token_hash == cls.digest(token)).values(last_used_at=_now())
+        )
+
+    @classmethod
+    def forget(cls, token: str) -> None:
+        """The device with ``token`` is logged out: its cookie no longer works anywhere."""
+        db.session.execute(delete(cls).where(cls.token_hash == cls.digest(token)))
 
 
 def spend_password_check_time(password: str) -> None:

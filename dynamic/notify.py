@@ -1,5 +1,10 @@
 """The mails the service sends, and what happens when sending fails (it is logged; the
-caller tells the user). Links point at the user's own tenant, whoever asked for them."""
+caller tells the user). Links point at the user's own tenant, whoever asked for them.
+
+A reset link asked for on the reset page is sent after the response (:func:`queue_reset`), so
+the page answers alike for every address; the other mails go at once, so the user (or the
+admin) is told when sending failed.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,8 @@ import datetime as dt
 
 from flask import current_app, g, request, url_for
 
-from dynamic.mail import MailError, send_mail
-from dynamic.models import User
+from dynamic.mail import MailError, send_after_response, send_mail
+from dynamic.models import UNUSABLE_PASSWORD, User
 from dynamic.tenancy import tenants
 from dynamic.tokens import Purpose, make_token, max_age
 
@@ -48,16 +53,34 @@ def send_verification(user: User) -> bool:
     )
 
 
-def send_reset(user: User) -> bool:
+def _reset_mail(user: User) -> tuple[str, str, str]:
     link = _link(user, "reset.choose_password", token=make_token(user, Purpose.RESET))
     minutes = max_age(Purpose.RESET) // 60
-    return _send(
+    return (
         user.email,
         f"Reset your {_site(user)} password",
         f"Hello,\n\nSomeone (we hope you) asked to reset the password of {user.email}. "
         f"Choose a new one here (the link works once, for {minutes} minutes):\n\n{link}\n\n"
         "If you did not ask for this, ignore this mail: your password stays as it is.\n",
     )
+
+
+def send_reset(user: User) -> bool:
+    """Mail a reset link now (the admin's button: it says whether the mail went)."""
+    return _send(*_reset_mail(user))
+
+
+def queue_reset(user: User | None, address: str) -> None:
+    """Mail ``user`` a reset link once the response is sent; a failure is logged.
+
+    The reset page must answer the same, as fast, for an address without an account (``user``
+    None): the same mail is then written for a stand-in and dropped, as logins check a password
+    against a stand-in hash (models.spend_password_check_time).
+    """
+    stand_in = User(id=0, email=address, tenant=g.tenant.key, password_hash=UNUSABLE_PASSWORD)
+    to, subject, text = _reset_mail(user or stand_in)
+    if user is not None:
+        send_after_response(to, subject, text)
 
 
 def send_email_changed(old_address: str, user: User) -> bool:

@@ -1,8 +1,8 @@
 """Password reset: ask for a link by email, then choose a new password with it.
 
-The answer to a request is the same whether an account has the address or not, so the page
-tells nobody who has an account. The link expires (FLOE_RESET_MAX_AGE) and dies once the
-password changes (see tokens.py).
+The answer to a request is the same whether an account has the address or not, and takes as
+long (the mail goes after the response), so the page tells nobody who has an account. The
+link expires (FLOE_RESET_MAX_AGE) and dies once the password changes (see tokens.py).
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ def request_link():
     if form.validate_on_submit():
         address = User.normalize(form.email.data)
         user = User.find(address)
-        if user is not None and user.is_active:
-            notify.send_reset(user)
+        # The same steps for every address; the mail, if any, goes after the response.
+        notify.queue_reset(user if user is not None and user.is_active else None, address)
         flash(
             f"If an account uses {address}, we sent it a link to choose a new password. "
             "It works once, for a limited time."

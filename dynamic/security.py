@@ -26,20 +26,33 @@ def init_app(app: Flask) -> None:
 
 @login_manager.user_loader
 def load_user(user_id: str):
-    """Session and remember-me cookies carry ``id:token``; a new token ends every one of them."""
-    from dynamic.models import User
+    """Session and remember-me cookies carry ``id:token``, plus ``:device`` for a device that
+    logged in with "keep me logged in": a new token ends every one of them; a device logged out
+    (its row deleted) or expired ends that device's, copies included."""
+    from dynamic.models import RememberDevice, User
 
-    number, _, token = user_id.partition(":")
+    number, _, rest = user_id.partition(":")
+    token, _, device_token = rest.partition(":")
     if not number.isdigit() or not token:
         return None
     user = db.session.get(User, int(number))
     if user is None or not user.is_active or user.session_token != token:
         return None
+    if device_token:
+        if RememberDevice.find(user.id, device_token) is None:
+            return None
+        user.device_token = device_token
     return user
 
 
 @user_loaded_from_cookie.connect
 def keep_session_protection(app, user) -> None:
     """A session restored from the remember-me cookie belongs to this browser: record its
-    identifier, as login_user does, or "strong" protection would end it on the next request."""
+    identifier, as login_user does, or "strong" protection would end it on the next request.
+    The device's last use is recorded too (once per restore, not per request)."""
+    from dynamic.models import RememberDevice
+
     session["_id"] = login_manager._session_identifier_generator()
+    if user.device_token:
+        RememberDevice.touch(user.device_token)
+        db.session.commit()

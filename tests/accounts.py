@@ -24,7 +24,9 @@ def post_form(client, page: str, action: str | None = None, host: str = TENANT_H
     token = csrf_token(client, page, host)
     prefix = next((key.split("-")[0] + "-" for key in data if "-" in key), "")
     data[prefix + "csrf_token"] = token
-    return client.post(action or page, headers={"Host": host}, data=data)
+    # buffered: read the whole body, then close it, as a server does (mail queued for after the
+    # response goes then, see dynamic.mail.send_after_response)
+    return client.post(action or page, headers={"Host": host}, data=data, buffered=True)
 
 
 def signup(client, email="ada@example.com", password=PASSWORD, next_="", host=TENANT_HOST):
