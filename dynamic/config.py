@@ -119,6 +119,8 @@ def _login_storm_settings(environ: Mapping[str, str]) -> dict[str, Any]:
         ),
         # A moving window: a fixed one lets twice the limit through around its boundary.
         "RATELIMIT_STRATEGY": strategy,
+        # Put before every rate-limit key: services (or benches) sharing one Redis apart.
+        "RATELIMIT_KEY_PREFIX": environ.get("FLOE_RATELIMIT_KEY_PREFIX", ""),
     }
 
 
