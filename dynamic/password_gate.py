@@ -41,6 +41,7 @@ from pathlib import Path
 from flask import Flask, current_app, g, has_app_context, jsonify, request
 from werkzeug.exceptions import ServiceUnavailable
 
+from dynamic.config import ConfigError
 from dynamic.look import render
 
 #: How often a waiter looks for a free slot again, in seconds.
@@ -78,7 +79,13 @@ class PasswordGate:
     retry_after: int = 2  # seconds, for the 503
 
     def __post_init__(self) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ConfigError(
+                f"FLOE_PASSWORD_GATE_DIR={str(self.directory)!r}: cannot create it ({error}); "
+                "name a writable folder on a local file system, the same for every worker"
+            ) from error
 
     @contextmanager
     def admitted(self) -> Iterator[None]:
@@ -113,6 +120,8 @@ class PasswordGate:
         Each attempt opens its own descriptor: flock locks belong to an open file, so two
         threads of one process exclude each other just as two processes do.
         """
+        if count < 1:
+            return None
         first = random.randrange(count)  # spread the attempts over the slots
         for n in range(count):
             path = self.directory / f"{kind}-{(first + n) % count}.lock"

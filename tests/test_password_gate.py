@@ -346,3 +346,31 @@ def test_the_login_limit_holds_across_a_window_boundary(app, monkeypatch) -> Non
     assert statuses == [400, 400, 400, 400, 429, 429]
     clock.now += 60.0  # over a minute after the two at 59.5: their places are free again
     assert login(client, password="wrong password").status_code == 400
+
+
+# --- settings ----------------------------------------------------------------------------------
+
+
+def test_gate_settings_are_checked(tmp_path: Path) -> None:
+    from dynamic.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError, match="FLOE_PASSWORD_CHECKS=0: 1 or more"):
+        load_config({"FLOE_PASSWORD_CHECKS": "0"}, str(tmp_path))
+    with pytest.raises(ConfigError, match="FLOE_PASSWORD_CHECKS='two': a whole number"):
+        load_config({"FLOE_PASSWORD_CHECKS": "two"}, str(tmp_path))
+    with pytest.raises(ConfigError, match="FLOE_RATELIMIT_STRATEGY='leaky-bucket': one of"):
+        load_config({"FLOE_RATELIMIT_STRATEGY": "leaky-bucket"}, str(tmp_path))
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(ConfigError, match=r"FLOE_PASSWORD_GATE_DIR=.*cannot create it"):
+        PasswordGate(tmp_path / "file" / "gate", checks=1, waiters=1, wait=1)
+    config = load_config({}, str(tmp_path))
+    assert config["FLOE_PASSWORD_CHECKS"] == max(1, len(os.sched_getaffinity(0)) - 1)
+    assert config["RATELIMIT_STRATEGY"] == "moving-window"
+
+
+def test_no_waiting_room_means_refused_at_once(tmp_path: Path) -> None:
+    gate = PasswordGate(tmp_path, checks=1, waiters=0, wait=0.05)
+    with gate.admitted(), pytest.raises(PasswordChecksBusy), gate.admitted():
+        pass  # pragma: no cover
+    with gate.admitted():  # free again
+        pass
