@@ -391,6 +391,7 @@ def main() -> None:
     )
     parser.add_argument("--no-ungated", action="store_true", help="skip the ungated baseline")
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     args = parser.parse_args()
     print(
         f"cores: {cores()}; {args.probes} probe connections; storm: {args.storm_connections}"
@@ -399,9 +400,10 @@ def main() -> None:
     )
     started = time.monotonic()
     with multiprocessing.get_context("spawn").Pool(4) as pool:
-        with tempfile.TemporaryDirectory(prefix="floe-bench-") as tmp:
-            sqlite = f"sqlite:///{Path(tmp) / 'floe.sqlite'}"
-            report("SQLite", measure(sqlite, args, pool), args)
+        if not args.no_sqlite:
+            with tempfile.TemporaryDirectory(prefix="floe-bench-") as tmp:
+                sqlite = f"sqlite:///{Path(tmp) / 'floe.sqlite'}"
+                report("SQLite", measure(sqlite, args, pool), args)
         if not args.no_postgres:
             with postgres_database() as url:
                 if url:
