@@ -28,9 +28,8 @@ from tests.accounts import (
     post_form,
     signup,
 )
-from tests.conftest import dispose_service, migrated_service
+from tests.conftest import REDIS_URL, dispose_service, migrated_service
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 NEW_PASSWORD = "another fine password"
 
 
@@ -230,27 +229,6 @@ def test_a_login_that_waits_within_the_wait_gets_in(database_url, tmp_path: Path
 
 
 # --- failed logins across instances ------------------------------------------------------------
-
-
-@pytest.fixture
-def redis_prefix() -> Iterator[str]:
-    """A key prefix of this test's own on the Redis at 127.0.0.1:6379, emptied afterwards."""
-    import uuid
-
-    import redis
-
-    from tests.browser import require
-
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError as error:
-        require(f"Redis does not answer at 127.0.0.1:6379 ({error})")
-    prefix = f"floe-test-gate-{uuid.uuid4().hex[:12]}"
-    yield prefix
-    for key in client.scan_iter(f"*{prefix}*"):
-        client.delete(key)
-    client.close()
 
 
 INSTANCE = """
