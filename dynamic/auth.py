@@ -113,6 +113,27 @@ def _signup_limit() -> str:
     return current_app.config["FLOE_SIGNUP_LIMIT"]
 
 
+def _failed_login_key() -> str:
+    return "failed-login:" + User.normalize(request.form.get("email", ""))
+
+
+def _failed_login_address_key() -> str:
+    return "failed-login-from:" + (request.remote_addr or "")
+
+
+def _failed_account_limit() -> str:
+    return current_app.config["FLOE_FAILED_LOGIN_ACCOUNT_LIMIT"]
+
+
+def _failed_address_limit() -> str:
+    return current_app.config["FLOE_FAILED_LOGIN_ADDRESS_LIMIT"]
+
+
+def _login_failed(response: Response) -> bool:
+    """Whether this answer refused a password (not a form error, not a busy host)."""
+    return g.get("floe_login_failed", False)
+
+
 @bp.route("/signup", methods=["GET", "POST"])
 @limiter.limit(_signup_limit, methods=["POST"])
 def signup():
@@ -143,6 +164,17 @@ def signup():
 # concurrent guesses through before the first one is counted.
 @limiter.limit(_limit, methods=["POST"])
 @limiter.limit(_limit, methods=["POST"], key_func=_login_key)
+# Failed logins over hours, per account and per address, counted once the answer says so: in
+# Redis when configured, so every worker and host counts together.
+@limiter.limit(
+    _failed_account_limit, methods=["POST"], key_func=_failed_login_key, deduct_when=_login_failed
+)
+@limiter.limit(
+    _failed_address_limit,
+    methods=["POST"],
+    key_func=_failed_login_address_key,
+    deduct_when=_login_failed,
+)
 def login():
     form = LoginForm()
     if form.validate_on_submit():
@@ -152,6 +184,7 @@ def login():
         elif user.check_password(form.password.data) and user.is_active:
             start_session(user, remember=form.remember.data)
             return set_hint(redirect(safe_next(request.args.get("next"))))
+        g.floe_login_failed = True
         form.password.errors.append("Wrong email or password.")
     return render("auth/login.html", "Log in", form_status(), form=form)
 

@@ -84,7 +84,48 @@ def load_config(environ: Mapping[str, str], instance_path: str) -> dict[str, Any
         "FLOE_STRIPE_SECRET_KEY": environ.get("FLOE_STRIPE_SECRET_KEY", ""),
         "FLOE_STRIPE_WEBHOOK_SECRET": environ.get("FLOE_STRIPE_WEBHOOK_SECRET", ""),
         "FLOE_STRIPE_API_BASE": environ.get("FLOE_STRIPE_API_BASE") or None,
+        **_login_storm_settings(environ),
     }
+
+
+def _login_storm_settings(environ: Mapping[str, str]) -> dict[str, Any]:
+    """What keeps a storm of logins from taking the host (dynamic/password_gate.py) or an
+    account (the failed-login limits, dynamic/auth.py)."""
+    from dynamic.password_gate import default_checks
+
+    checks = _number(environ, "FLOE_PASSWORD_CHECKS", default_checks())
+    if checks < 1:
+        raise ConfigError(f"FLOE_PASSWORD_CHECKS={checks}: 1 or more, e.g. {default_checks()}")
+    strategy = environ.get("FLOE_RATELIMIT_STRATEGY", "moving-window")
+    if strategy not in RATELIMIT_STRATEGIES:
+        raise ConfigError(
+            f"FLOE_RATELIMIT_STRATEGY={strategy!r}: one of {', '.join(RATELIMIT_STRATEGIES)}"
+        )
+    return {
+        # Password hashes computed at once on this host, across all the service's workers.
+        "FLOE_PASSWORD_CHECKS": checks,
+        # Requests that may wait for a turn (each holds a thread), and for how long.
+        "FLOE_PASSWORD_WAITERS": _number(environ, "FLOE_PASSWORD_WAITERS", 2 * checks),
+        "FLOE_PASSWORD_WAIT_MS": _number(environ, "FLOE_PASSWORD_WAIT_MS", 500),
+        # The lock files of the gate: the same folder for every worker of the host.
+        "FLOE_PASSWORD_GATE_DIR": environ.get("FLOE_PASSWORD_GATE_DIR") or None,
+        # Failed logins (wrong password or unknown email), counted after the answer, in the
+        # limiter's storage: with FLOE_RATELIMIT_STORAGE_URL=redis://… for every host at once.
+        "FLOE_FAILED_LOGIN_ACCOUNT_LIMIT": environ.get(
+            "FLOE_FAILED_LOGIN_ACCOUNT_LIMIT", "20 per hour;50 per day"
+        ),
+        "FLOE_FAILED_LOGIN_ADDRESS_LIMIT": environ.get(
+            "FLOE_FAILED_LOGIN_ADDRESS_LIMIT", "30 per hour;100 per day"
+        ),
+        # A moving window: a fixed one lets twice the limit through around its boundary.
+        "RATELIMIT_STRATEGY": strategy,
+        # Put before every rate-limit key: services (or benches) sharing one Redis apart.
+        "RATELIMIT_KEY_PREFIX": environ.get("FLOE_RATELIMIT_KEY_PREFIX", ""),
+    }
+
+
+#: Flask-Limiter's strategies (limits' names).
+RATELIMIT_STRATEGIES = ("moving-window", "sliding-window-counter", "fixed-window")
 
 
 def check_stripe(config: Mapping[str, Any]) -> None:

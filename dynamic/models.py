@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from dynamic.db import db
+from dynamic.password_gate import admitted
 
 
 def _now() -> dt.datetime:
@@ -81,11 +82,16 @@ class User(UserMixin, db.Model):
         return f"{base}:{self.device_token}" if self.device_token else base
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)  # scrypt, Werkzeug's default
+        """Hash ``password`` (scrypt, Werkzeug's default) when the host's gate lets it in."""
+        with admitted():
+            self.password_hash = generate_password_hash(password)
         self.end_sessions()
 
     def check_password(self, password: str) -> bool:
-        return check_password_hash(self.password_hash, password)
+        """Whether ``password`` is this account's, checked when the host's gate lets it in;
+        the gate raises PasswordChecksBusy (a 503) when the host is busy with others."""
+        with admitted():
+            return check_password_hash(self.password_hash, password)
 
     def end_sessions(self) -> None:
         """Every session and remember-me cookie of this user stops working."""
@@ -200,8 +206,10 @@ class RememberDevice(db.Model):
 
 
 def spend_password_check_time(password: str) -> None:
-    """As long as a real password check, for logins with an unknown email."""
-    check_password_hash(_NO_ACCOUNT_HASH, password)
+    """As long as a real password check, for logins with an unknown email: through the same
+    gate too, or unknown emails would be answered faster (and never refused) when busy."""
+    with admitted():
+        check_password_hash(_NO_ACCOUNT_HASH, password)
 
 
 class Exposure(db.Model):

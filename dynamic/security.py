@@ -1,4 +1,11 @@
-"""Sessions, CSRF and rate limits: Flask-Login, Flask-WTF and Flask-Limiter, set up once."""
+"""Sessions, CSRF and rate limits: Flask-Login, Flask-WTF and Flask-Limiter, set up once; and
+the host's bound on password checks (password_gate.py).
+
+The limiter's strategy is RATELIMIT_STRATEGY (FLOE_RATELIMIT_STRATEGY, default the moving
+window): a fixed window lets twice a limit through around its boundary (the limit's worth at
+the end of one window, again at the start of the next), which for logins means twice the
+guesses.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, user_loaded_from_cookie
 from flask_wtf.csrf import CSRFProtect
 
+from dynamic import password_gate
 from dynamic.db import db
 
 login_manager = LoginManager()
@@ -22,6 +30,7 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = "strong"
     csrf.init_app(app)
     limiter.init_app(app)
+    password_gate.init_app(app)
 
 
 @login_manager.user_loader

@@ -213,3 +213,27 @@ def client(app):
 
 
 TENANT_HOST = "tallystack.example"
+
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A key prefix of this test's own on the Redis at 127.0.0.1:6379, emptied afterwards."""
+    import uuid
+
+    import redis
+
+    from tests.browser import require
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        require(f"Redis does not answer at 127.0.0.1:6379 ({error})")
+    prefix = f"floe-test-{uuid.uuid4().hex[:12]}"
+    yield prefix
+    for key in client.scan_iter(f"*{prefix}*"):
+        client.delete(key)
+    client.close()

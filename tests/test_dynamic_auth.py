@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 
 from dynamic import create_app
 from tests.accounts import HOST, PASSWORD, login, logout, me, signup
-from tests.conftest import TENANT_HOST, dispose_service, migrated_service
+from tests.conftest import REDIS_URL, TENANT_HOST, dispose_service, migrated_service
 
 
 def test_signup_login_logout(client) -> None:
@@ -98,30 +97,6 @@ def test_forged_or_tampered_session_cookie_is_anonymous(app) -> None:
         cookie = forged.session_interface.get_signing_serializer(forged).dumps(dict(flask_session))
     other.set_cookie("session", cookie, domain=TENANT_HOST)
     assert me(other) == {"authenticated": False}
-
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-@pytest.fixture
-def redis_prefix() -> Iterator[str]:
-    """A key prefix of this test's own on the Redis at 127.0.0.1:6379, emptied afterwards."""
-    import uuid
-
-    import redis
-
-    from tests.browser import require
-
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError as error:
-        require(f"Redis does not answer at 127.0.0.1:6379 ({error})")
-    prefix = f"floe-test-{uuid.uuid4().hex[:12]}"
-    yield prefix
-    for key in client.scan_iter(f"*{prefix}*"):
-        client.delete(key)
-    client.close()
 
 
 WORKER = """
