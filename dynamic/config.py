@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from limits import parse
+
 #: Never a secret: development only, and production refuses it.
 DEVELOPMENT_SECRET = "floe-development-secret-do-not-use-in-production"
 #: Signs the local development payments' webhook events (no Stripe keys); production refuses it.
@@ -85,6 +87,11 @@ def load_config(environ: Mapping[str, str], instance_path: str) -> dict[str, Any
         "FLOE_STRIPE_WEBHOOK_SECRET": environ.get("FLOE_STRIPE_WEBHOOK_SECRET", ""),
         "FLOE_STRIPE_API_BASE": environ.get("FLOE_STRIPE_API_BASE") or None,
         **_login_storm_settings(environ),
+        # Split-test exposures (dynamic/visitor_ids.py): beacons per address (an IPv6 /64) and
+        # per visitor id, and the signed visitor ids one address is issued.
+        "FLOE_BEACON_LIMIT": _rate(environ, "FLOE_BEACON_LIMIT", "60 per minute"),
+        "FLOE_BEACON_VISITOR_LIMIT": _rate(environ, "FLOE_BEACON_VISITOR_LIMIT", "30 per hour"),
+        "FLOE_VISITOR_ID_LIMIT": _rate(environ, "FLOE_VISITOR_ID_LIMIT", "20 per hour"),
     }
 
 
@@ -159,3 +166,13 @@ def _number(environ: Mapping[str, str], name: str, default: int) -> int:
     if not value.isdigit():
         raise ConfigError(f"{name}={value!r}: a whole number of 0 or more, e.g. {default}")
     return int(value)
+
+
+def _rate(environ: Mapping[str, str], name: str, default: str) -> str:
+    """A rate limit in Flask-Limiter's notation, checked now rather than at the first request."""
+    value = environ.get(name, "") or default
+    try:
+        parse(value)
+    except ValueError:
+        raise ConfigError(f"{name}={value!r}: a rate such as {default!r}") from None
+    return value

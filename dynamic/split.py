@@ -20,10 +20,12 @@ from pathlib import Path
 from flask import Blueprint, Flask, Response, abort, current_app, g, jsonify, request
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from dynamic import visitor_ids
 from dynamic.db import db
 from dynamic.decisions import defined, effective
 from dynamic.models import Exposure, User, UserAssignment
-from dynamic.security import csrf
+from dynamic.security import csrf, limiter
+from dynamic.visitor_ids import address
 from floe.experiments import (
     Experiment,
     Variant,
@@ -35,7 +37,6 @@ from floe.security_headers import SECURITY_HEADERS
 bp = Blueprint("split", __name__)
 
 VISITOR_COOKIE = "floe_vid"
-_VISITOR_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 #: Crawlers, link previews and scripts: served like anyone (anything else is cloaking), never
 #: counted. Headless browsers are not listed: real people use them through tools.
 BOTS = re.compile(
@@ -61,8 +62,15 @@ def is_bot() -> bool:
 
 
 def visitor_id() -> str | None:
-    value = request.cookies.get(VISITOR_COOKIE, "")
-    return value if _VISITOR_ID.match(value) else None
+    """The visitor's id, signed or not: what its variants are computed from."""
+    held = visitor_ids.read(request.cookies.get(VISITOR_COOKIE))
+    return held.value if held else None
+
+
+def issued_visitor_id() -> str | None:
+    """The visitor's id if the service issued it (a valid signature): the only ids counted."""
+    held = visitor_ids.read(request.cookies.get(VISITOR_COOKIE))
+    return held.value if held and held.issued else None
 
 
 def forced(experiment: Experiment) -> Variant | None:
@@ -89,18 +97,36 @@ def under_test(tenant: str, page: str) -> Experiment | None:
     return effective()[running[0].key] if running else None
 
 
+YEAR = 365 * 86400
+
+
+def keep_visitor(response: Response, visitor: str) -> Response:
+    """Give the visitor its id signed, unless its cookie holds it signed already (within the
+    address's budget of signed ids: else the bare id, signed on a later visit)."""
+    if issued_visitor_id() != visitor:
+        value = visitor_ids.cookie_value(visitor)
+        if request.cookies.get(VISITOR_COOKIE) != value:
+            response.set_cookie(
+                VISITOR_COOKIE,
+                value,
+                max_age=2 * YEAR,
+                secure=current_app.config["SESSION_COOKIE_SECURE"],
+                samesite="Lax",
+                httponly=False,
+            )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 def remember(response: Response, experiment: Experiment, visitor: str, variant) -> Response:
-    """Set the visitor id (if new) and the assignment cookie for the host's edge."""
+    """Set the visitor id (if new, or not yet signed) and the assignment cookie for the host's
+    edge."""
     secure = current_app.config["SESSION_COOKIE_SECURE"]
-    year = 365 * 86400
-    if request.cookies.get(VISITOR_COOKIE) != visitor:
-        response.set_cookie(
-            VISITOR_COOKIE, visitor, max_age=2 * year, secure=secure, samesite="Lax", httponly=False
-        )
+    keep_visitor(response, visitor)
     response.set_cookie(
         assignment_cookie(experiment.key, variant.key if variant else None),
         "1",
-        max_age=year,
+        max_age=YEAR,
         secure=secure,
         samesite="Lax",
         httponly=False,
@@ -177,12 +203,31 @@ def assign():
     return remember(response, experiment, visitor, variant)
 
 
+def _beacon_limit() -> str:
+    return current_app.config["FLOE_BEACON_LIMIT"]
+
+
+def _beacon_visitor_limit() -> str:
+    return current_app.config["FLOE_BEACON_VISITOR_LIMIT"]
+
+
 @bp.post("/split/seen")
 @csrf.exempt
+@limiter.limit(_beacon_limit, key_func=lambda: "beacon:" + address())
+@limiter.limit(
+    _beacon_visitor_limit,
+    key_func=lambda: f"beacon-visitor:{issued_visitor_id()}",
+    exempt_when=lambda: issued_visitor_id() is None,
+)
 def seen():
-    """The beacon of a page under test: count one exposure per visitor and experiment."""
+    """The beacon of a page under test: count one exposure per visitor and experiment, for
+    ids the service issued only. An unsigned id (from before ids were signed, or made up) is
+    not counted: it gets its id back signed, within the address's budget, for next time."""
     experiment = effective().get(request.args.get("exp", ""))
-    visitor = visitor_id()
+    unsigned = visitor_id()
+    visitor = issued_visitor_id()
+    if visitor is None and unsigned is not None and not is_bot():
+        return keep_visitor(Response(status=204), unsigned)
     if (
         experiment is None
         or not experiment.running
@@ -219,9 +264,10 @@ def attribute(user: User) -> None:
     The experiments are those the visitor confirmed seeing, or, while the experiment runs,
     holds an assignment cookie of (once it is stopped, the service sets the cookie of the
     concluded variant, which says nothing of the visitor's bucket). The variant is always
-    recomputed from the visitor id, never taken from a cookie.
+    recomputed from the visitor id, never taken from a cookie, and only an id the service
+    issued is believed.
     """
-    visitor = visitor_id()
+    visitor = issued_visitor_id()
     if visitor is None:
         return
     seen_at = dict(

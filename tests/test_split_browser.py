@@ -13,6 +13,7 @@ from dynamic.models import Exposure, User, UserAssignment
 from tests.accounts import PASSWORD
 from tests.browser import chromium
 from tests.conftest import TENANT_HOST
+from tests.helpers.visitor_cookie import visitor_id_of
 from tests.stack import Stack, serve
 
 EXPERIMENT = "pricing-annual-first"
@@ -50,7 +51,8 @@ def test_a_visitor_keeps_its_variant_and_signs_up_with_it(app, sample_build) -> 
         assert stack.proxied == ["/app/split/page/pricing/"]  # no cookie yet: the service chose
         cookies = {c["name"] for c in page.context.cookies()}
         assert f"floe_x_{EXPERIMENT}_{seen}" in cookies and "floe_vid" in cookies
-        visitor = next(c["value"] for c in page.context.cookies() if c["name"] == "floe_vid")
+        held = next(c["value"] for c in page.context.cookies() if c["name"] == "floe_vid")
+        visitor = visitor_id_of(held)  # <id>.<signature>: the variant comes from the id
         with app.app_context():
             expected = app.extensions["floe.experiments"][EXPERIMENT].assign(visitor).key
         assert seen == expected

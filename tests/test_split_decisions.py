@@ -13,6 +13,7 @@ from dynamic.models import ExperimentDecision, Exposure, User, UserAssignment
 from tests import test_split_dashboard as dashboard
 from tests.accounts import HOST, csrf_token, post_form, signup
 from tests.conftest import TENANT_HOST, dispose_service
+from tests.helpers.visitor_cookie import visitor_id_of
 from tests.test_split_dashboard import ADMIN, PAGE, admin_browser, parse, split_service, text_of
 from tests.test_split_service import BROWSER, assignment_cookies, cookie, visit
 
@@ -196,7 +197,7 @@ def test_sign_ups_after_the_stop_keep_only_real_buckets(app, admin) -> None:
     visit(exposed)
     exposed.post("/app/split/seen?exp=pricing-headline", headers=BROWSER)
     bucket = app.extensions["floe.experiments"]["pricing-headline"].assign(
-        cookie(exposed, "floe_vid")
+        visitor_id_of(cookie(exposed, "floe_vid"))
     )
     post_form(admin, PAGE, STOP, winner="annual-first")
     late = app.test_client()  # first came after the stop: shown the winner, in no bucket

@@ -16,6 +16,7 @@ from dynamic.models import Exposure, User, UserAssignment
 from renderer.deploy import headers
 from tests.accounts import HOST, signup
 from tests.conftest import REPO, TENANT_HOST, Project, dispose_service, migrated_service
+from tests.helpers.visitor_cookie import visitor_id_of
 
 BROWSER = {**HOST, "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0 Safari/537.36"}
 #: One running test of the pricing page, 50/50 (the payment tests run it too).
@@ -112,6 +113,11 @@ def cookie(client, name: str) -> str | None:
     return found.value if found else None
 
 
+def visitor(client) -> str:
+    """The visitor id the client's ``floe_vid`` cookie carries (signed or not)."""
+    return visitor_id_of(cookie(client, "floe_vid"))
+
+
 def assignment_cookies(client) -> list[str]:
     return sorted(c.key for c in client._cookies.values() if c.key.startswith("floe_x_"))
 
@@ -128,7 +134,7 @@ def test_first_view_serves_the_assigned_variant_and_keeps_it(app) -> None:
         client = app.test_client()
         response = visit(client)
         visitor = cookie(client, "floe_vid")
-        variant = test.assign(visitor).key
+        variant = test.assign(visitor_id_of(visitor)).key
         expected = "VARIANT annual-first" if variant == "annual-first" else "CONTROL pricing"
         assert expected in response.text
         assert response.headers["Cache-Control"] == "private, no-store"
@@ -173,7 +179,7 @@ def test_visitors_outside_the_coverage_see_the_control_with_a_cookie(app) -> Non
     for _ in range(30):
         client = app.test_client()
         response = visit(client, "/app/split/page/")
-        variant = test.assign(cookie(client, "floe_vid"))
+        variant = test.assign(visitor(client))
         if variant is None:
             outside += 1
             assert "CONTROL home" in response.text
@@ -212,7 +218,7 @@ def test_an_exposure_counts_once_per_visitor_and_never_for_bots(app) -> None:
     for _ in range(3):
         beacon = client.post("/app/split/seen?exp=pricing-headline", headers=BROWSER)
         assert beacon.status_code == 204
-    assert exposures(app) == [("pricing-headline", test.assign(cookie(client, "floe_vid")).key)]
+    assert exposures(app) == [("pricing-headline", test.assign(visitor(client)).key)]
 
     bot = app.test_client()
     googlebot = {**HOST, "User-Agent": "Mozilla/5.0 (compatible; Googlebot/2.1)"}
@@ -241,7 +247,7 @@ def test_the_beacon_needs_no_csrf_token_and_survives_a_database_error(app, monke
 def test_assign_answers_json_for_hosts_without_cookie_routing(app) -> None:
     client = app.test_client()
     answer = client.get("/app/split/assign?exp=pricing-headline", headers=BROWSER).get_json()
-    expected = experiment(app, "pricing-headline").assign(cookie(client, "floe_vid")).key
+    expected = experiment(app, "pricing-headline").assign(visitor(client)).key
     assert answer == {"experiment": "pricing-headline", "variant": expected}
     assert assignment_cookies(client) == [f"floe_x_pricing-headline_{expected}"]
     unknown = client.get("/app/split/assign?exp=nope", headers=BROWSER).get_json()
@@ -253,7 +259,7 @@ def test_sign_up_copies_the_visitors_buckets(app) -> None:
     visit(client)
     client.post("/app/split/seen?exp=pricing-headline", headers=BROWSER)
     visit(client, "/app/split/page/")  # assigned (cookie), not confirmed
-    visitor = cookie(client, "floe_vid")
+    visitor_id = visitor(client)
     # A hand-made cookie claiming the other variant changes nothing: the id decides.
     client.set_cookie("floe_x_pricing-headline_annual-first", "1", domain=TENANT_HOST)
     client.set_cookie("floe_x_pricing-headline_control", "1", domain=TENANT_HOST)
@@ -268,7 +274,7 @@ def test_sign_up_copies_the_visitors_buckets(app) -> None:
         }
     expected = {}
     for key in ("pricing-headline", "home-hero"):
-        variant = experiment(app, key).assign(visitor)
+        variant = experiment(app, key).assign(visitor_id)
         if variant is not None:
             expected[key] = variant.key
     assert stored == expected and "pricing-headline" in stored
