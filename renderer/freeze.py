@@ -19,6 +19,7 @@ import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from unicodedata import normalize
 
 from flask import Flask
 from flask_frozen import (
@@ -48,7 +49,7 @@ from renderer.incremental import (
 )
 from renderer.linkcheck import check_links, internal_links, pack
 from renderer.parallel import default_jobs, fork_each, fork_map
-from renderer.paths import ProjectPaths
+from renderer.paths import OutsideOutput, ProjectPaths, inside
 from renderer.progress import Progress, Silent
 from renderer.records import RecordStore, SourceFiles
 from renderer.sources import Sources, load_sources
@@ -107,7 +108,14 @@ class _FreezeFailed(Exception):
 
 
 class SiteFreezer(Freezer):
-    """A Freezer that says which URL failed."""
+    """A Freezer that says which URL failed, and writes nowhere but under its destination."""
+
+    def urlpath_to_filepath(self, path: str) -> str:
+        """Frozen-Flask's file for ``path``, refused (:class:`OutsideOutput`) unless it is under
+        the destination once ``..``, absolute paths and symbolic links are resolved."""
+        relative = super().urlpath_to_filepath(path)
+        inside(Path(self.root), normalize("NFC", relative))  # as Frozen-Flask writes it
+        return relative
 
     def _build_one(self, url, last_modified=None):
         try:
@@ -359,7 +367,7 @@ def _update_staging(
         try:
             apply_journal(journal, final, staging)
             return {_url_file(url) for url in previous}
-        except OSError:
+        except (OSError, OutsideOutput):  # not as the journal says: walk both trees
             pass
     return mirror_tree(final, staging)
 
@@ -446,6 +454,9 @@ def _plan(
     with app.test_request_context():
         every_url = list(dict.fromkeys(u for m in (landing, blog, assets, seo) for u in m.urls()))
     files = {url: _url_file(url) for url in every_url}
+    outside = _outside(staging, files, sources.catalogs[tenant])
+    if outside:
+        return _Frozen(tenant, staging, {}, {}, problems=outside)
     unchanged = {
         url
         for url in every_url
@@ -460,6 +471,28 @@ def _plan(
     return _Plan(
         tenant, app, staging, every_key, files, to_render, unchanged, staged, previous_links
     )
+
+
+def _outside(staging: Path, files: dict[str, str], catalog) -> list[Problem]:
+    """A problem for every URL whose file would resolve outside the staging folder, naming the
+    content file it comes from when there is one."""
+    sources = {r.url: r.file for r in [*catalog.posts, *catalog.pages.values()]}
+    sources.update((seo.alias_rule(alias), post.file) for alias, post in catalog.aliases.items())
+    problems = []
+    for url, file in files.items():
+        try:
+            inside(staging, normalize("NFC", file))
+        except OutsideOutput as error:
+            problems.append(
+                Problem(
+                    sources.get(url, url),
+                    None,
+                    None,
+                    f"the page at {url!r} would be written outside the site: {error}",
+                    "give it an address made of plain path segments (no '..')",
+                )
+            )
+    return problems
 
 
 def _url_file(url: str) -> str:
