@@ -33,7 +33,7 @@ from renderer.paths import inside
 from renderer.records import Entry, FileState, PackedEntries, remove_unused_shards
 from renderer.sources import Sources
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 _CATALOG_USE = re.compile(r"\bcatalog\b(?:\.(\w+))?")
 #: extends/include/import/from: a quoted name, or anything else (chosen at run time).
 _TEMPLATE_REF = re.compile(
@@ -66,6 +66,10 @@ class BuildCache:
     links: dict[str, dict[str, bytes]] = field(default_factory=dict)
     #: tenant → what the last build changed in its tree
     trees: dict[str, Journal] = field(default_factory=dict)
+    #: The build folder (``build/builds/<name>``) these pages, links and trees describe, and
+    #: the one it replaced (see :mod:`renderer.output`).
+    generation: str | None = None
+    previous: str | None = None
     #: The records as loaded, to store again only the shards that changed.
     packed: PackedEntries | None = field(default=None, repr=False, compare=False)
     #: The shard files that hold the records (see :class:`renderer.records.PackedEntries`).

@@ -76,10 +76,22 @@ class Project:
 
     def snapshot_of(self, out: Path) -> dict[str, str]:
         return {
-            p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(out.rglob("*"))
-            if p.is_file() and ".floe-cache" not in p.parts
+            name: hashlib.sha256(path.read_bytes()).hexdigest()
+            for name, path in published_files(out).items()
         }
+
+
+def published_files(out: Path) -> dict[str, Path]:
+    """Every file a reader finds under ``out/<domain>/`` (through the links the build makes),
+    by its path from ``out``: ``tallystack.example/blog/index.html``."""
+    found = {}
+    for site in sorted(out.iterdir()) if out.is_dir() else ():
+        if site.name.startswith(".") or site.name in ("current", "builds") or not site.is_dir():
+            continue
+        for path in sorted(site.rglob("*")):
+            if path.is_file():
+                found[f"{site.name}/{path.relative_to(site).as_posix()}"] = path
+    return found
 
 
 def _yaml(value) -> str:
