@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import shutil
 import textwrap
 from collections.abc import Iterator
@@ -82,15 +83,24 @@ class Project:
 
 
 def published_files(out: Path) -> dict[str, Path]:
-    """Every file a reader finds under ``out/<domain>/`` (through the links the build makes),
-    by its path from ``out``: ``tallystack.example/blog/index.html``."""
+    """Every file under ``out`` as a reader finds it, by its path from ``out``: in a build
+    folder, through the links the build makes (``tallystack.example/blog/index.html``), leaving
+    out the build's own folders (``builds/``, ``current``, ``.floe-cache``)."""
     found = {}
-    for site in sorted(out.iterdir()) if out.is_dir() else ():
-        if site.name.startswith(".") or site.name in ("current", "builds") or not site.is_dir():
-            continue
-        for path in sorted(site.rglob("*")):
+    build_folder = (out / "current").is_symlink()
+    for folder, dirs, names in os.walk(out, followlinks=True):
+        rel = Path(folder).relative_to(out)
+        if rel == Path("."):
+            dirs[:] = [
+                d
+                for d in dirs
+                if d != ".floe-cache" and not (build_folder and d in ("builds", "current"))
+            ]
+        dirs.sort()
+        for name in sorted(names):
+            path = Path(folder) / name
             if path.is_file():
-                found[f"{site.name}/{path.relative_to(site).as_posix()}"] = path
+                found[(rel / name).as_posix()] = path
     return found
 
 

@@ -194,3 +194,70 @@ def test_a_build_killed_before_any_rename_never_mixes_or_loses_sites(
         assert recovered.exit_code == 0, recovered.output
         assert versions(project) == {3 + limit % 2}
     assert kills >= 3, "the build made fewer renames than expected: is the hook loaded?"
+
+
+# --- the readers of build/ ---------------------------------------------------------------------
+
+
+def test_an_s3_deploy_reads_the_build_it_started_with(project: Project) -> None:
+    from floe.tenants import load_tenants
+    from renderer.deploy.local import scan_site
+    from renderer.deploy.target import target_for
+
+    set_version(project, 1)
+    assert project.build().exit_code == 0
+    freelancers = load_tenants(project.root / "site" / "tenants.toml")["freelancers"]
+    target = target_for(freelancers, project.out, bucket="a-bucket")
+    set_version(project, 2)
+    assert project.build().exit_code == 0  # finishes while the deploy is under way
+    files = scan_site(target.site)
+    assert "Version 1 of freelancers" in files["index.html"].path.read_text()
+    assert target_for(freelancers, project.out, bucket="a-bucket").site != target.site
+
+
+def test_the_service_serves_a_first_view_from_one_build_when_current_moves(
+    database_url: str, tmp_path: Path, monkeypatch
+) -> None:
+    """A build published while the service answers a request: the request keeps reading the
+    build it began with (its variant's page, not the next build's control)."""
+    from dynamic import split
+    from tests.conftest import TENANT_HOST, dispose_service, migrated_service
+
+    out = tmp_path / "build"
+    for number, pages in (
+        ("1", {"pricing": "CONTROL 1", "pricing@annual": "VARIANT 1"}),
+        ("2", {"pricing": "CONTROL 2"}),  # the test ended: no variant page any more
+    ):
+        for name, text in pages.items():
+            page = out / "builds" / number / TENANT_HOST / name / "index.html"
+            page.parent.mkdir(parents=True)
+            page.write_text(f"<!doctype html><title>{text}</title>")
+    (out / "current").symlink_to("builds/1")
+    (out / TENANT_HOST).symlink_to(f"current/{TENANT_HOST}")
+    service = migrated_service(database_url, FLOE_BUILD_DIR=str(out))
+    choose = split.page_file
+
+    def publish_build_2_meanwhile(site: Path, path: str, variant: str | None) -> Path:
+        if os.readlink(out / "current") == "builds/1":
+            (out / ".next").symlink_to("builds/2")
+            os.replace(out / ".next", out / "current")
+        return choose(site, path, variant)
+
+    monkeypatch.setattr(split, "page_file", publish_build_2_meanwhile)
+    browser = {"Host": TENANT_HOST, "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0"}
+    try:
+        for _ in range(40):  # until a visitor gets the variant
+            (out / "current").unlink()
+            (out / "current").symlink_to("builds/1")
+            response = service.test_client().get("/app/split/page/pricing/", headers=browser)
+            assert response.status_code == 200
+            assert os.readlink(out / "current") == "builds/2"  # it moved during the request
+            cookies = " ".join(response.headers.getlist("Set-Cookie"))
+            if "floe_x_pricing-annual-first_annual=" in cookies:
+                assert "VARIANT 1" in response.text
+                break
+            assert "CONTROL 1" in response.text
+        else:
+            pytest.fail("no visitor was assigned the variant in 40 tries")
+    finally:
+        dispose_service(service)
