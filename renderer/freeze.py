@@ -537,15 +537,15 @@ def _plan(
     with app.test_request_context():
         every_url = list(dict.fromkeys(u for m in (landing, blog, assets, seo) for u in m.urls()))
     files = {url: _url_file(url) for url in every_url}
-    outside = _outside(staging, files, sources.catalogs[tenant])
-    if outside:
-        return _Frozen(tenant, staging, {}, {}, problems=outside)
     unchanged = {
         url
         for url in every_url
         if files[url] in staged and url in keys and previous.get(url) == keys[url]
     }
     to_render = [url for url in every_url if url not in unchanged]
+    outside = _outside(staging, files, set(to_render), sources.catalogs[tenant])
+    if outside:
+        return _Frozen(tenant, staging, {}, {}, problems=outside)
     for url in to_render:
         if files[url] in staged:
             # A link to the live file: never write into it.
@@ -556,16 +556,23 @@ def _plan(
     )
 
 
-def _outside(staging: Path, files: dict[str, str], catalog) -> list[Problem]:
+def _outside(staging: Path, files: dict[str, str], to_write: set[str], catalog) -> list[Problem]:
     """A problem for every URL whose file would resolve outside the staging folder, naming the
-    content file it comes from when there is one."""
-    sources = {r.url: r.file for r in [*catalog.posts, *catalog.pages.values()]}
-    sources.update((seo.alias_rule(alias), post.file) for alias, post in catalog.aliases.items())
+    content file it comes from when there is one.
+
+    Every file name is checked as written (``..``, an absolute path); those about to be
+    written or unlinked are also resolved on disk (symbolic links), which costs system calls.
+    """
     problems = []
     for url, file in files.items():
+        name = normalize("NFC", file)
         try:
-            inside(staging, normalize("NFC", file))
+            if url in to_write:
+                inside(staging, name)
+            elif os.path.isabs(name) or os.path.normpath(name).split(os.sep)[0] in ("..", "."):
+                raise OutsideOutput(f"{name!r} leads outside the build's folder")
         except OutsideOutput as error:
+            sources = _page_sources(catalog)
             problems.append(
                 Problem(
                     sources.get(url, url),
@@ -576,6 +583,13 @@ def _outside(staging: Path, files: dict[str, str], catalog) -> list[Problem]:
                 )
             )
     return problems
+
+
+def _page_sources(catalog) -> dict[str, str]:
+    """Each page's URL (aliases' too) → the content file it comes from."""
+    sources = {r.url: r.file for r in [*catalog.posts, *catalog.pages.values()]}
+    sources.update((seo.alias_rule(alias), post.file) for alias, post in catalog.aliases.items())
+    return sources
 
 
 def _url_file(url: str) -> str:
