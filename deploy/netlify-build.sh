@@ -23,6 +23,9 @@ if [ -z "${FLOE_PYTHON:-}" ]; then
 fi
 "$python" build.py build --tenant "$FLOE_TENANT" "$@"
 
+# build/$domain is a link into the build folder that is current (build/current): copy the
+# folder it leads to, not the link.
+site="$(cd "build/$domain" && pwd -P)"
 rm -rf "$publish"
-cp -R "build/$domain" "$publish"
+cp -R "$site" "$publish"
 echo "Publishing build/$domain (tenant $FLOE_TENANT) from $publish"

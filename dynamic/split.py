@@ -166,7 +166,7 @@ def page(path: str):
     edge serve it next."""
     if not _PAGE_PATH.match(path):  # landing pages only: never a path out of the build
         abort(404)
-    site = Path(current_app.config["FLOE_BUILD_DIR"]) / g.tenant.domain
+    site = (Path(current_app.config["FLOE_BUILD_DIR"]) / g.tenant.domain).resolve()  # one build
     experiment = under_test(g.tenant.key, page_name(path))
     visitor = visitor_id() or secrets.token_urlsafe(16)
     preview = variant = None

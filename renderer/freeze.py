@@ -1,7 +1,9 @@
-"""Building sites: freeze each tenant's app into a staging folder, check it, then swap it in.
+"""Building sites: freeze each tenant's app into a new build folder, check it, then publish it.
 
-A build is all or nothing: every tenant is frozen and checked first; only then is each
-``build/<domain>/`` replaced, so a failed build leaves the previous output byte for byte intact.
+A build is all or nothing: every tenant is frozen and checked first, into a build folder of its
+own; only then does ``build/current`` point at it, in one rename (see :mod:`renderer.output`),
+so a failed or killed build leaves the previous output byte for byte intact, and readers of
+``build/<domain>/`` see every site old or every site new.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from unicodedata import normalize
 
 from flask import Flask
 from flask_frozen import (
@@ -30,7 +33,7 @@ from flask_frozen import (
 from jinja2 import FileSystemBytecodeCache, TemplateError, TemplateNotFound, TemplateSyntaxError
 
 from floe.errors import Problem, SourceError
-from renderer import assets, blog, fingerprint, landing, seo
+from renderer import assets, blog, fingerprint, landing, output, seo
 from renderer.app import create_app
 from renderer.content import ContentReader
 from renderer.incremental import (
@@ -47,8 +50,9 @@ from renderer.incremental import (
     spare_journal,
 )
 from renderer.linkcheck import check_links, internal_links, pack
+from renderer.output import Generations
 from renderer.parallel import default_jobs, fork_each, fork_map
-from renderer.paths import ProjectPaths
+from renderer.paths import OutsideOutput, ProjectPaths, inside
 from renderer.progress import Progress, Silent
 from renderer.records import RecordStore, SourceFiles
 from renderer.sources import Sources, load_sources
@@ -107,7 +111,14 @@ class _FreezeFailed(Exception):
 
 
 class SiteFreezer(Freezer):
-    """A Freezer that says which URL failed."""
+    """A Freezer that says which URL failed, and writes nowhere but under its destination."""
+
+    def urlpath_to_filepath(self, path: str) -> str:
+        """Frozen-Flask's file for ``path``, refused (:class:`OutsideOutput`) unless it is under
+        the destination once ``..``, absolute paths and symbolic links are resolved."""
+        relative = super().urlpath_to_filepath(path)
+        inside(Path(self.root), normalize("NFC", relative))  # as Frozen-Flask writes it
+        return relative
 
     def _build_one(self, url, last_modified=None):
         try:
@@ -230,14 +241,31 @@ def _build_sites(
             sources.catalogs[key].related(post)
     if warm:
         gc.freeze()
+    reserved = [key for key in selected if sources.tenants[key].domain in output.RESERVED]
+    if reserved:
+        raise SourceError(
+            [
+                Problem(
+                    "site/tenants.toml",
+                    None,
+                    f"tenants.{key}.domain",
+                    f"{sources.tenants[key].domain!r} is a name the build folder uses",
+                    "give the tenant its real domain name",
+                )
+                for key in reserved
+            ]
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
     _remove_stale_staging(out_dir)
+    generations = output.prepare(out_dir, cache.generation, cache.previous)
+    if not generations.cache_matches:  # the cache describes no build folder that is left
+        cache.pages, cache.links, cache.trees = {}, {}, {}
     frozen: list[_Frozen] = []
-    swapped: set[str] = set()
+    published = False
     templates_cache = out_dir / CACHE_DIR / "templates"
     templates_cache.mkdir(parents=True, exist_ok=True)
     try:
-        staging_state = (sources, out_dir, cache, clean, templates_cache)
+        staging_state = (sources, generations, cache, clean, templates_cache)
         incremental = not clean and all(cache.pages.get(key) for key in selected)
         if jobs > 1 and len(selected) > 1 and incremental:
             # A rebuild: little to render, so each tenant goes through in its own process.
@@ -267,20 +295,25 @@ def _build_sites(
         problems = [p for result in frozen for p in result.problems]
         if problems:
             raise SourceError(problems)
+        output.crash_point("staged")
         fingerprint.forget(out_dir / CACHE_DIR)
+        domains = {key: tenant.domain for key, tenant in sources.tenants.items()}
+        carried = _carry_other_sites(
+            generations, cache, {domains[r.tenant] for r in frozen}, domains
+        )
+        for site in sorted(os.listdir(generations.new)):
+            output.link_site(out_dir, site)
+        output.crash_point("linked")
+        output.point_current(out_dir, generations.new)
+        published = True
+        output.crash_point("published")
+        replaced = generations.current
         results = []
         for result in frozen:
-            domain = sources.tenants[result.tenant].domain
-            spare = _spare_tree(out_dir, domain)
-            _swap(result.staging, out_dir / domain, spare)
-            swapped.add(result.tenant)
+            domain = domains[result.tenant]
             cache.pages[result.tenant] = result.keys
             cache.links[result.tenant] = result.links
-            journal = _spare_for_next_build(out_dir / domain, spare, result.journal)
-            if journal is not None:
-                cache.trees[result.tenant] = journal
-            else:
-                cache.trees.pop(result.tenant, None)
+            _remember_spare(cache, result.tenant, replaced, domain, result.journal)
             results.append(
                 TenantResult(
                     result.tenant,
@@ -293,10 +326,17 @@ def _build_sites(
                     tuple(sources.warnings_for(result.tenant)),
                 )
             )
+        for key in carried:  # the tree it replaced is the same as the new one
+            _remember_spare(cache, key, replaced, domains[key], Journal("", (), ()))
+        cache.generation = generations.new.name
+        cache.previous = replaced.name if replaced is not None else None
         cache.files = files.state
         cache.records = records.entries
         cache.related = related.used
         save_cache(cache_path(out_dir), cache)
+        output.crash_point("saved")
+        output.prune(out_dir, {name for name in (cache.generation, cache.previous) if name})
+        shutil.rmtree(out_dir / CACHE_DIR / "trees", ignore_errors=True)  # the old layout's
         if inputs is not None:
             summary = [
                 {
@@ -310,31 +350,82 @@ def _build_sites(
             fingerprint.record_build(out_dir / CACHE_DIR, inputs, summary)
         return results
     finally:
-        for result in frozen:
-            if result.tenant not in swapped:
-                _keep_as_spare(
-                    result.staging, _spare_tree(out_dir, sources.tenants[result.tenant].domain)
-                )
+        if not published:
+            _give_back_spares(generations)
 
 
-_StagingState = tuple[Sources, Path, BuildCache, bool, Path]
+def _carry_other_sites(
+    generations: Generations, cache: BuildCache, rebuilt: set[str], domains: dict[str, str]
+) -> list[str]:
+    """Give the new build folder every current site this build did not rebuild, as hard links
+    (from the spare tree and its journal when there is one); return their tenants' keys."""
+    if generations.current is not None:
+        others = sorted(
+            entry.name
+            for entry in os.scandir(generations.current)
+            if entry.is_dir(follow_symlinks=False) and entry.name not in rebuilt
+        )
+    else:  # the old layout: real folders in the build folder
+        others = sorted(d for d in domains.values() if d not in rebuilt)
+    tenants = {domain: key for key, domain in domains.items()}
+    carried = []
+    for domain in others:
+        current = generations.current_site(domain)
+        if current is None:
+            continue
+        staging, spare = generations.new / domain, generations.previous_site(domain)
+        key = tenants.get(domain)
+        journal = spare_journal(spare, cache.trees.get(key)) if spare and key else None
+        if spare is not None and spare.is_dir():
+            spare.rename(staging)
+        _update_staging(current, staging, journal, {})
+        if key is not None:
+            carried.append(key)
+    return carried
+
+
+def _remember_spare(
+    cache: BuildCache, key: str, replaced: Path | None, domain: str, journal: Journal | None
+) -> None:
+    """After publishing: the tree of ``domain`` in the replaced build folder plus ``journal``
+    is the new tree; the next build starts from it."""
+    spare = replaced / domain if replaced is not None else None
+    if spare is not None and spare.is_dir() and journal is not None:
+        cache.trees[key] = keep_journal(spare, journal)
+    else:
+        cache.trees.pop(key, None)
+
+
+def _give_back_spares(generations: Generations) -> None:
+    """After a failed build: each tree it started from the spare goes back there (changed: its
+    journal no longer holds), and the new build folder goes."""
+    with contextlib.suppress(FileNotFoundError):
+        for domain in os.listdir(generations.new):
+            spare = generations.previous_site(domain)
+            if spare is not None:
+                _keep_as_spare(generations.new / domain, spare)
+    shutil.rmtree(generations.new, ignore_errors=True)
+
+
+_StagingState = tuple[Sources, Generations, BuildCache, bool, Path]
 
 
 def _stage_and_plan(state: _StagingState, key: str) -> _Plan | _Frozen:
-    """Prepare the tenant's staging folder from its current output, and plan its pages."""
-    sources, out_dir, cache, clean, templates_cache = state
+    """Prepare the tenant's folder in the new build from its current output, and plan its
+    pages."""
+    sources, generations, cache, clean, templates_cache = state
     started = time.perf_counter()
     domain = sources.tenants[key].domain
-    staging = out_dir / f"{STAGING_PREFIX}{domain}-{os.getpid()}"
-    final, spare = out_dir / domain, _spare_tree(out_dir, domain)
+    staging = generations.new / domain
+    final, spare = generations.current_site(domain), generations.previous_site(domain)
     previous = cache.pages.get(key, {})
-    journal = spare_journal(spare, cache.trees.get(key))  # the spare tree is changed below
-    if clean or not previous or not final.is_dir():
-        shutil.rmtree(spare, ignore_errors=True)
+    # The spare tree is changed below: from now on its journal no longer holds.
+    journal = spare_journal(spare, cache.trees.get(key)) if spare is not None else None
+    if clean or not previous or final is None:
         staging.mkdir(parents=True)
         previous, staged = {}, set()
     else:
-        if spare.is_dir():
+        if spare is not None and spare.is_dir():
             spare.rename(staging)  # the tree the last build replaced: mostly current
         staged = _update_staging(final, staging, journal, previous)
     plan = _plan(sources, key, staging, previous, staged, cache.links.get(key, {}))
@@ -359,7 +450,7 @@ def _update_staging(
         try:
             apply_journal(journal, final, staging)
             return {_url_file(url) for url in previous}
-        except OSError:
+        except (OSError, OutsideOutput):  # not as the journal says: walk both trees
             pass
     return mirror_tree(final, staging)
 
@@ -452,6 +543,9 @@ def _plan(
         if files[url] in staged and url in keys and previous.get(url) == keys[url]
     }
     to_render = [url for url in every_url if url not in unchanged]
+    outside = _outside(staging, files, set(to_render), sources.catalogs[tenant])
+    if outside:
+        return _Frozen(tenant, staging, {}, {}, problems=outside)
     for url in to_render:
         if files[url] in staged:
             # A link to the live file: never write into it.
@@ -460,6 +554,42 @@ def _plan(
     return _Plan(
         tenant, app, staging, every_key, files, to_render, unchanged, staged, previous_links
     )
+
+
+def _outside(staging: Path, files: dict[str, str], to_write: set[str], catalog) -> list[Problem]:
+    """A problem for every URL whose file would resolve outside the staging folder, naming the
+    content file it comes from when there is one.
+
+    Every file name is checked as written (``..``, an absolute path); those about to be
+    written or unlinked are also resolved on disk (symbolic links), which costs system calls.
+    """
+    problems = []
+    for url, file in files.items():
+        name = normalize("NFC", file)
+        try:
+            if url in to_write:
+                inside(staging, name)
+            elif os.path.isabs(name) or os.path.normpath(name).split(os.sep)[0] in ("..", "."):
+                raise OutsideOutput(f"{name!r} leads outside the build's folder")
+        except OutsideOutput as error:
+            sources = _page_sources(catalog)
+            problems.append(
+                Problem(
+                    sources.get(url, url),
+                    None,
+                    None,
+                    f"the page at {url!r} would be written outside the site: {error}",
+                    "give it an address made of plain path segments (no '..')",
+                )
+            )
+    return problems
+
+
+def _page_sources(catalog) -> dict[str, str]:
+    """Each page's URL (aliases' too) → the content file it comes from."""
+    sources = {r.url: r.file for r in [*catalog.posts, *catalog.pages.values()]}
+    sources.update((seo.alias_rule(alias), post.file) for alias, post in catalog.aliases.items())
+    return sources
 
 
 def _url_file(url: str) -> str:
@@ -635,45 +765,8 @@ def _relative(filename: str | None, root: Path) -> str | None:
         return filename
 
 
-def _spare_tree(out_dir: Path, domain: str) -> Path:
-    """Where the tree a build replaced is kept, to become the next build's staging folder."""
-    return out_dir / CACHE_DIR / "trees" / domain
-
-
-def _swap(staging: Path, final: Path, spare: Path) -> None:
-    """Replace ``final`` by ``staging`` with two renames; the old tree is kept as ``spare``.
-
-    The old tree shares most files with the new one (hard links), so keeping it costs little
-    disk, and the next build turns it into its staging folder with a few links instead of a
-    full copy.
-    """
-    shutil.rmtree(spare, ignore_errors=True)
-    spare.parent.mkdir(parents=True, exist_ok=True)
-    if final.exists():
-        final.rename(spare)
-    staging.rename(final)
-
-
-def _spare_for_next_build(final: Path, spare: Path, journal: Journal | None) -> Journal | None:
-    """Make ``spare`` (the tree just replaced, if any) ready to become the next build's staging
-    folder, and return what the next build must replay on it.
-
-    After a build staged from its current tree, the spare plus ``journal`` is the new tree.
-    After one staged from scratch (``--clean``, new code), the spare has no file in common with
-    the new tree: it is replaced by a copy made of hard links now, so that the next build (an
-    incremental one, most likely) does not have to replace every file.
-    """
-    if not spare.is_dir():
-        return None  # the first build: the next one links the whole tree
-    if journal is None:
-        shutil.rmtree(spare)
-        mirror_tree(final, spare)
-        journal = Journal("", (), ())
-    return keep_journal(spare, journal)
-
-
 def _keep_as_spare(staging: Path, spare: Path) -> None:
-    """After a failed build, its staging folder becomes the spare tree (or goes)."""
+    """After a failed build, a staging folder made from the spare tree goes back there (or goes)."""
     if staging.exists() and not spare.exists():
         spare.parent.mkdir(parents=True, exist_ok=True)
         staging.rename(spare)
@@ -682,6 +775,6 @@ def _keep_as_spare(staging: Path, spare: Path) -> None:
 
 
 def _remove_stale_staging(out_dir: Path) -> None:
-    """Staging folders of a build that was killed midway are never reused."""
+    """Staging folders of the layout before build folders, left by a killed build."""
     for leftover in out_dir.glob(f"{STAGING_PREFIX}*"):
         shutil.rmtree(leftover, ignore_errors=True)

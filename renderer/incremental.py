@@ -29,10 +29,11 @@ from renderer.catalog import Catalog
 from renderer.content import LandingPage, Post
 from renderer.fingerprint import code_digest
 from renderer.markdown import Rendered
+from renderer.paths import inside
 from renderer.records import Entry, FileState, PackedEntries, remove_unused_shards
 from renderer.sources import Sources
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 _CATALOG_USE = re.compile(r"\bcatalog\b(?:\.(\w+))?")
 #: extends/include/import/from: a quoted name, or anything else (chosen at run time).
 _TEMPLATE_REF = re.compile(
@@ -65,6 +66,10 @@ class BuildCache:
     links: dict[str, dict[str, bytes]] = field(default_factory=dict)
     #: tenant → what the last build changed in its tree
     trees: dict[str, Journal] = field(default_factory=dict)
+    #: The build folder (``build/builds/<name>``) these pages, links and trees describe, and
+    #: the one it replaced (see :mod:`renderer.output`).
+    generation: str | None = None
+    previous: str | None = None
     #: The records as loaded, to store again only the shards that changed.
     packed: PackedEntries | None = field(default=None, repr=False, compare=False)
     #: The shard files that hold the records (see :class:`renderer.records.PackedEntries`).
@@ -360,16 +365,19 @@ def keep_journal(spare: Path, journal: Journal) -> Journal:
 def apply_journal(journal: Journal, current: Path, staging: Path) -> None:
     """Bring ``staging`` (the spare tree) up to ``current`` by replaying ``journal``.
 
-    Written files become hard links to the current ones; only they cost system calls.
+    Written files become hard links to the current ones; only they cost system calls. A name
+    that resolves outside either tree raises :class:`renderer.paths.OutsideOutput` before
+    anything is done with it.
     """
     folders = set()
     for rel in journal.written:
-        target = staging / rel
+        target = inside(staging, rel)
+        source = inside(current, rel)
         target.unlink(missing_ok=True)
         if target.parent not in folders:
             target.parent.mkdir(parents=True, exist_ok=True)
             folders.add(target.parent)
-        os.link(current / rel, target)
+        os.link(source, target)
     remove_files(staging, set(journal.removed))
 
 
@@ -420,12 +428,13 @@ def _mirror(source: str, target: str, prefix: str, files: set[str]) -> None:
 
 
 def remove_files(root: Path, relative: set[str]) -> None:
-    """Delete these files under ``root``, and the folders they leave empty."""
+    """Delete these files under ``root``, and the folders they leave empty (never anything
+    that resolves outside ``root``: :class:`renderer.paths.OutsideOutput`)."""
     folders = set()
     for rel in relative:
-        (root / rel).unlink(missing_ok=True)
+        inside(root, rel).unlink(missing_ok=True)
         folders.update(Path(rel).parents)
     for folder in sorted(folders, key=lambda f: len(f.parts), reverse=True):
         if folder.parts:
             with contextlib.suppress(OSError):  # not empty
-                (root / folder).rmdir()
+                inside(root, folder.as_posix()).rmdir()

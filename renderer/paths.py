@@ -45,3 +45,25 @@ class ProjectPaths:
             if (folder / name).is_file():
                 return folder / name
         return None
+
+
+class OutsideOutput(ValueError):
+    """A file the build would write (or delete) resolves outside the folder it builds into."""
+
+
+def inside(root: Path, relative: str) -> Path:
+    """``root / relative``, refused unless it resolves under ``root``.
+
+    The second wall behind the front-matter checks: whatever a URL or a cached file name holds
+    (``..`` segments, an absolute path, a symbolic link on the way), the build never writes or
+    deletes a file outside its staging folder.
+    """
+    path = root / relative
+    base = root.resolve()
+    resolved = path.resolve()
+    if resolved == base or not resolved.is_relative_to(base):
+        raise OutsideOutput(
+            f"{relative!r} resolves to {resolved}, outside the build's folder {base}: "
+            "nothing was written there"
+        )
+    return path

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import shutil
 import textwrap
 from collections.abc import Iterator
@@ -76,10 +77,31 @@ class Project:
 
     def snapshot_of(self, out: Path) -> dict[str, str]:
         return {
-            p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(out.rglob("*"))
-            if p.is_file() and ".floe-cache" not in p.parts
+            name: hashlib.sha256(path.read_bytes()).hexdigest()
+            for name, path in published_files(out).items()
         }
+
+
+def published_files(out: Path) -> dict[str, Path]:
+    """Every file under ``out`` as a reader finds it, by its path from ``out``: in a build
+    folder, through the links the build makes (``tallystack.example/blog/index.html``), leaving
+    out the build's own folders (``builds/``, ``current``, ``.floe-cache``)."""
+    found = {}
+    build_folder = (out / "current").is_symlink()
+    for folder, dirs, names in os.walk(out, followlinks=True):
+        rel = Path(folder).relative_to(out)
+        if rel == Path("."):
+            dirs[:] = [
+                d
+                for d in dirs
+                if d != ".floe-cache" and not (build_folder and d in ("builds", "current"))
+            ]
+        dirs.sort()
+        for name in sorted(names):
+            path = Path(folder) / name
+            if path.is_file():
+                found[(rel / name).as_posix()] = path
+    return found
 
 
 def _yaml(value) -> str:

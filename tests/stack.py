@@ -54,7 +54,7 @@ class Stack:
         return self.static(request, target)(environ, start_response)
 
     def site(self, request: Request) -> Path:
-        return self.build / request.host.rsplit(":", 1)[0]
+        return (self.build / request.host.rsplit(":", 1)[0]).resolve()  # one build throughout
 
     def edge_rule(self, request: Request) -> redirects.Rule | None:
         """The first rule of the site's ``_redirects`` that applies to this request (splats

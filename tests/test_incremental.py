@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 import build as build_cli
-from tests.conftest import TODAY, Project
+from tests.conftest import TODAY, Project, published_files
 
 
 def clean_build(project: Project, out: Path) -> dict[str, str]:
@@ -32,9 +32,8 @@ def clean_build(project: Project, out: Path) -> dict[str, str]:
 
 def inodes(project: Project) -> dict[str, tuple[int, int]]:
     return {
-        p.relative_to(project.out).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns)
-        for p in project.out.rglob("*")
-        if p.is_file() and ".floe-cache" not in p.parts
+        name: (p.stat().st_ino, p.stat().st_mtime_ns)
+        for name, p in published_files(project.out).items()
     }
 
 

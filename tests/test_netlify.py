@@ -89,6 +89,7 @@ def test_the_build_command_publishes_the_site_its_tenant_names(tmp_path: Path) -
         assert done.returncode == 0, done.stdout + done.stderr
         assert canonical(publish / "index.html") == f"https://{tenant.domain}/"
         built = root / "build" / tenant.domain
+        assert not publish.is_symlink() and not [p for p in publish.rglob("*") if p.is_symlink()]
         files = sorted(p.relative_to(publish) for p in publish.rglob("*") if p.is_file())
         assert files == sorted(p.relative_to(built) for p in built.rglob("*") if p.is_file())
         for name in files:

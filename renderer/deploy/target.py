@@ -48,7 +48,9 @@ def target_for(
             f"--invalidate: no CloudFront distribution for tenant {tenant.key!r}: set "
             f"cloudfront_distribution in {where}"
         )
-    return Target(site, bucket, distribution if invalidate is not False else None)
+    # The build folder build/<domain> leads to now: a build that finishes during the deploy
+    # publishes another folder and leaves this one as it is (see renderer.output).
+    return Target(site.resolve(), bucket, distribution if invalidate is not False else None)
 
 
 def make_clients(endpoint_url: str | None = None) -> tuple[Any, Any]:
