@@ -15,7 +15,7 @@ from dynamic.look import render
 #: does not answer.
 RETRY_AFTER = 10
 #: Answered in JSON (their callers are scripts): the API, the split-test script and beacon,
-#: health checks, webhooks.
+#: health checks.
 JSON_BLUEPRINTS = ("api", "health")
 JSON_ENDPOINTS = ("split.assign", "split.seen")
 

@@ -22,8 +22,9 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = "strong"
     csrf.init_app(app)
     if app.config["RATELIMIT_STORAGE_URI"].startswith(("redis://", "rediss://")):
-        # A Redis that never answers costs each request this long, once, before the limits
-        # fall back to memory (redis-py's own defaults wait for ever).
+        # A Redis that does not answer costs a request this long before the limits fall back
+        # to memory (Flask-Limiter then rechecks it now and then); redis-py's defaults wait
+        # for ever.
         timeout = app.config.get("FLOE_REDIS_TIMEOUT") or None
         app.config.setdefault(
             "RATELIMIT_STORAGE_OPTIONS",
