@@ -118,3 +118,17 @@ else:
 # The workers' heartbeat files on tmpfs: a container's /tmp on overlayfs can stall them.
 if os.path.isdir("/dev/shm"):
     worker_tmp_dir = "/dev/shm"
+
+
+def on_starting(server) -> None:
+    """Check the service's settings in the master, before any worker starts: a bad one stops
+    gunicorn with one short message listing every problem (``Error: …``, exit status 1), not
+    a traceback per worker. dynamic/config.py is loaded by its path, not imported: the master
+    must not import the app, or workers forked after ``kill -HUP`` would run the old code."""
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dynamic", "config.py")
+    spec = importlib.util.spec_from_file_location("floe_settings_check", path)
+    settings = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(settings)
+    settings.load_config(os.environ, os.path.join(os.getcwd(), "instance"))  # ConfigError

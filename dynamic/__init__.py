@@ -28,7 +28,8 @@ from dynamic import (
     split,
     tenancy,
 )
-from dynamic.config import load_config
+from dynamic import db as database
+from dynamic.config import check_debug, load_config
 from dynamic.db import db, migrate
 
 PREFIX = "/app"
@@ -42,7 +43,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(load_config(os.environ, app.instance_path))
     if config:
         app.config.update(config)
-    db.init_app(app)
+    check_debug(app.debug, app.config)
+    database.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "migrations"))
     from dynamic import models  # noqa: F401  (the models, for migrations)
 

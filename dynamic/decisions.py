@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from flask import current_app, g
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from dynamic.db import db
+from dynamic.db import DatabaseUnavailable, db
 from dynamic.models import ExperimentDecision
 from floe.experiments import Experiment, Experiments
 
@@ -26,6 +26,11 @@ _MEMO = "floe_effective_experiments"
 
 class DecisionError(ValueError):
     """A decision that cannot be made; the message says why, for the admin."""
+
+
+class DecisionsUnavailable(DatabaseUnavailable):
+    """The decisions could not be read: whether a test still runs is unknown, so nobody may be
+    assigned or counted (a test stopped in the admin would start again)."""
 
 
 def defined() -> Experiments:
@@ -50,10 +55,19 @@ def _decided(experiment: Experiment, decision: ExperimentDecision | None) -> Exp
 
 
 def effective() -> Experiments:
-    """The experiments as the service applies them now: one small query per request."""
+    """The experiments as the service applies them now: one small query per request.
+
+    Raises DecisionsUnavailable (a 503, dynamic/errors.py) when the database does not answer;
+    the first views of pages under test catch it and serve the control (dynamic/split.py)."""
     if _MEMO not in g:
-        setattr(g, _MEMO, _load())
-    return getattr(g, _MEMO)
+        try:
+            setattr(g, _MEMO, _load())
+        except DecisionsUnavailable as error:
+            setattr(g, _MEMO, error)  # one wait per request, not one per call
+    memo = getattr(g, _MEMO)
+    if isinstance(memo, DecisionsUnavailable):
+        raise memo
+    return memo
 
 
 def _load() -> Experiments:
@@ -65,11 +79,10 @@ def _load() -> Experiments:
         decisions = db.session.scalars(
             db.select(ExperimentDecision).where(ExperimentDecision.experiment.in_(running))
         ).all()
-    except SQLAlchemyError:
-        # Landing pages must still be served when the database is down: as the file says.
+    except SQLAlchemyError as error:
         db.session.rollback()
-        current_app.logger.exception("split: could not read the decisions; using the file's")
-        return experiments
+        current_app.logger.error("split: could not read the decisions: %s", error)
+        raise DecisionsUnavailable(f"could not read the split-test decisions: {error}") from error
     return apply(experiments, decisions)
 
 

@@ -9,7 +9,7 @@ guesses.
 
 from __future__ import annotations
 
-from flask import Flask, session
+from flask import Flask, g, session
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, user_loaded_from_cookie
@@ -29,6 +29,15 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"
     csrf.init_app(app)
+    if app.config["RATELIMIT_STORAGE_URI"].startswith(("redis://", "rediss://")):
+        # A Redis that does not answer costs a request this long before the limits fall back
+        # to memory (Flask-Limiter then rechecks it now and then); redis-py's defaults wait
+        # for ever.
+        timeout = app.config.get("FLOE_REDIS_TIMEOUT") or None
+        app.config.setdefault(
+            "RATELIMIT_STORAGE_OPTIONS",
+            {"socket_timeout": timeout, "socket_connect_timeout": timeout},
+        )
     limiter.init_app(app)
     password_gate.init_app(app)
 
@@ -42,8 +51,8 @@ def load_user(user_id: str):
 
     number, _, rest = user_id.partition(":")
     token, _, device_token = rest.partition(":")
-    if not number.isdigit() or not token:
-        return None
+    if not number.isdigit() or not token or g.get("database_unavailable"):
+        return None  # (the last: the 503 page of dynamic/errors.py, not a second wait)
     user = db.session.get(User, int(number))
     if user is None or not user.is_active or user.session_token != token:
         return None

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from dynamic import visitor_ids
 from dynamic.db import db
-from dynamic.decisions import defined, effective
+from dynamic.decisions import DecisionsUnavailable, defined, effective
 from dynamic.models import Exposure, User, UserAssignment
 from dynamic.security import csrf, limiter
 from dynamic.visitor_ids import address
@@ -167,7 +167,12 @@ def page(path: str):
     if not _PAGE_PATH.match(path):  # landing pages only: never a path out of the build
         abort(404)
     site = (Path(current_app.config["FLOE_BUILD_DIR"]) / g.tenant.domain).resolve()  # one build
-    experiment = under_test(g.tenant.key, page_name(path))
+    try:
+        experiment = under_test(g.tenant.key, page_name(path))
+    except DecisionsUnavailable:
+        # The database does not answer: the page as built (the control) for everyone, with no
+        # cookie that would pin a variant, and so never counted; the script asks again.
+        experiment = None
     visitor = visitor_id() or secrets.token_urlsafe(16)
     preview = variant = None
     if experiment is not None:
@@ -191,7 +196,10 @@ def page(path: str):
 def assign():
     """For hosts that cannot route by cookie: the page's script asks, and swaps in the variant."""
     key = request.args.get("exp", "")
-    experiment = effective().get(key)
+    try:
+        experiment = effective().get(key)
+    except DecisionsUnavailable:  # the database does not answer: the page as built, no cookie
+        return jsonify(experiment=key, variant=None)
     if experiment is None:
         return jsonify(experiment=key, variant=None)
     variant = forced(experiment)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 from sqlalchemy.exc import IntegrityError
 
@@ -61,7 +63,12 @@ def test_production_refuses_a_development_secret(tmp_path) -> None:
     for secret in ("", DEVELOPMENT_SECRET, "short"):
         with pytest.raises(ConfigError, match="FLOE_SECRET_KEY"):
             load_config({"FLOE_ENV": "production", "FLOE_SECRET_KEY": secret}, str(tmp_path))
-    production = {"FLOE_ENV": "production", "FLOE_SECRET_KEY": "k" * 48}
+    production = {
+        "FLOE_ENV": "production",
+        "FLOE_SECRET_KEY": secrets.token_urlsafe(48),
+        "FLOE_STRIPE_SECRET_KEY": "sk_test_x",
+        "FLOE_STRIPE_WEBHOOK_SECRET": "whsec_x",
+    }
     with pytest.raises(ConfigError, match="FLOE_MAIL_FROM"):
         load_config(production, str(tmp_path))
     config = load_config({**production, "FLOE_MAIL_FROM": "a@example.com"}, str(tmp_path))
