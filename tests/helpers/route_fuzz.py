@@ -226,8 +226,8 @@ class DataGuard:
     """Every row of every table: compare after a request, put back when a request changed it."""
 
     app: Flask
-    baseline: dict[str, list[tuple]] = field(default_factory=dict)
-    _rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    baseline: dict[str, list[tuple]] = field(default_factory=dict, repr=False)
+    _rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
 
     def tables(self) -> Iterator[Any]:
         yield from db.metadata.sorted_tables
