@@ -138,6 +138,16 @@ def test_a_nul_in_a_form_is_refused_before_its_handler(service):
     assert client.get("/app/verify/ab%00cd", headers=HOST).status_code == 404
 
 
+def test_the_guard_keeps_legitimate_input(service):
+    """Non-ASCII, punctuation and control-free text of every kind still reaches the forms."""
+    client = service.test_client()
+    password = "pässwörd ☃ ½ — 10+ % & = ?"
+    assert signup(client, email="zoë@example.com", password=password).status_code == 302
+    fresh = service.test_client()
+    assert login(fresh, email="zoë@example.com", password=password).status_code == 302
+    assert fresh.get("/app/pay/checkout?plan=%C3%A9", headers=HOST).status_code == 404
+
+
 def _deliver(app, client, evt):
     from dynamic.stripe_api import webhook_secret
 
@@ -195,7 +205,7 @@ def _deliver(app, client, evt):
         ),
     ],
 )
-def test_a_signed_event_that_cannot_be_stored_is_refused_whole(service, evt):
+def test_a_signed_event_that_cannot_be_stored_is_refused_whole(service, evt, caplog):
     """On PostgreSQL these answered 500; on SQLite some were stored. Refused on both, with
     nothing recorded, so Stripe retries them (see dynamic/stripe_events.py)."""
     guard = DataGuard(service)
@@ -214,6 +224,9 @@ def test_a_signed_event_that_cannot_be_stored_is_refused_whole(service, evt):
         assert response.status_code == 400, response.text
         with service.app_context():
             assert db.session.query(StripeEvent).count() == 0
+        # Authentic but refused: an error for the operator to look at (Stripe retries it).
+        refused = [r for r in caplog.records if "stripe webhook refused" in r.getMessage()]
+        assert refused and refused[-1].levelname == "ERROR"
 
 
 # --- the fuzz ---------------------------------------------------------------------------------------
