@@ -92,8 +92,9 @@ def receive(payload: bytes, signature: str | None) -> Outcome:
     except stripe.SignatureVerificationError as error:
         raise EventRejected(f"signature not valid: {error}", authentic=False) from None
     except (ValueError, TypeError, AttributeError, RecursionError) as error:
-        # not UTF-8, not JSON (or nested past what the parser follows), no object
-        raise EventRejected(f"not a Stripe event: {error}") from None
+        # not UTF-8 (checked before the signature), not JSON (or nested past what the parser
+        # follows), no object: nothing Stripe sends, so not counted as authentic
+        raise EventRejected(f"not a Stripe event: {error}", authentic=False) from None
     return record(event, payload.decode("utf-8"))
 
 

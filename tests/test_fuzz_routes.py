@@ -209,6 +209,21 @@ def test_a_signed_event_that_cannot_be_stored_is_refused_whole(service, caplog):
         assert refused and refused[-1].levelname == "ERROR", case
 
 
+def test_an_unsigned_or_unreadable_body_is_only_a_warning(service, caplog):
+    """Refused as before, but not reported as an authentic event the service could not store."""
+    client = service.test_client()
+    for body in (b"\xff\xfe", b'{"id": "evt_1"}'):
+        caplog.clear()
+        response = client.post(
+            "/app/pay/webhook",
+            data=body,
+            headers={**HOST, "Content-Type": "application/json", "Stripe-Signature": "t=1,v1=0"},
+        )
+        assert response.status_code == 400
+        refused = [r for r in caplog.records if "stripe webhook refused" in r.getMessage()]
+        assert [r.levelname for r in refused] == ["WARNING"], body
+
+
 # --- the fuzz ---------------------------------------------------------------------------------------
 
 
