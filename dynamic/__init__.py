@@ -20,6 +20,7 @@ from dynamic import (
     cli,
     errors,
     health,
+    inputs,
     look,
     mail,
     pay,
@@ -49,6 +50,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from dynamic import models  # noqa: F401  (the models, for migrations)
 
     tenancy.init_app(app)
+    inputs.init_app(app)  # after the tenant is known, before CSRF and every handler
     look.init_app(app, tenancy.tenants(app))
     split.init_app(app, tenancy.tenants(app))
     security.init_app(app)

@@ -6,11 +6,11 @@ Admins only: anonymous visitors go to the login page, other users get 403.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, url_for
 from flask_login import current_user
 from sqlalchemy import func
 
-from dynamic import admin_experiments, ledger, notify
+from dynamic import admin_experiments, inputs, ledger, notify
 from dynamic.db import db
 from dynamic.forms import ActionForm
 from dynamic.look import render
@@ -21,6 +21,8 @@ bp = Blueprint("admin", __name__)
 bp.register_blueprint(admin_experiments.bp, url_prefix="/experiments")
 
 PER_PAGE = 50
+#: The longest search: an email address.
+SEARCH_MAX = 320
 
 
 @bp.before_request
@@ -34,11 +36,11 @@ def admins_only():
 
 @bp.get("/")
 def index():
-    query = request.args.get("q", "").strip()
+    query = inputs.text_arg("q", max_length=SEARCH_MAX).strip()
     select = db.select(User).order_by(User.created_at.desc(), User.id.desc())
     if query:
         select = select.where(func.lower(User.email).contains(query.lower(), autoescape=True))
-    page = db.paginate(select, per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
+    page = _page_of(select)
     values = ledger.lifetime_values(user.id for user in page.items)
     return render("admin/index.html", "Users", page=page, query=query, values=values)
 
@@ -69,7 +71,7 @@ def user(user_id: int):
 def payments():
     """Every payment, newest first, with its user."""
     select = db.select(Payment).order_by(Payment.created_at.desc(), Payment.id.desc())
-    page = db.paginate(select, per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
+    page = _page_of(select)
     ids = {payment.user_id for payment in page.items if payment.user_id is not None}
     users = {u.id: u for u in db.session.scalars(db.select(User).where(User.id.in_(ids)))}
     return render(
@@ -117,6 +119,11 @@ def reactivate(user_id: int):
     db.session.commit()
     flash(f"{user.email} can log in again.")
     return _back(user)
+
+
+def _page_of(select):
+    """The page of the query string (a number out of range is a page that does not exist)."""
+    return db.paginate(select, page=inputs.page_arg(), per_page=PER_PAGE, error_out=False)
 
 
 def _user(user_id: int) -> User:

@@ -1,4 +1,9 @@
-"""The service's forms (Flask-WTF: every one carries a CSRF token)."""
+"""The service's forms (Flask-WTF: every one carries a CSRF token).
+
+Every text field has a maximum length, so an over-long value is the form's error (400), never
+work for the password hash or a value the database refuses; a NUL is refused before any form
+is read (dynamic/inputs.py).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,12 @@ from wtforms import BooleanField, DateField, EmailField, PasswordField, SelectFi
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
 PASSWORD_MIN = 10
+#: New passwords are at most this long, so a current password is too.
+PASSWORD_MAX = 256
+#: An email address (RFC 5321), users.email's length.
+EMAIL_MAX = 320
+#: Keys of sites, variants: their columns' length.
+KEY_MAX = 64
 
 
 def form_status() -> int:
@@ -16,11 +27,13 @@ def form_status() -> int:
 
 
 def _email(label: str = "Email") -> EmailField:
-    return EmailField(label, validators=[DataRequired(), Email(), Length(max=320)])
+    return EmailField(label, validators=[DataRequired(), Email(), Length(max=EMAIL_MAX)])
 
 
 def _new_password(label: str = "Password") -> PasswordField:
-    return PasswordField(label, validators=[DataRequired(), Length(min=PASSWORD_MIN, max=256)])
+    return PasswordField(
+        label, validators=[DataRequired(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX)]
+    )
 
 
 def _confirm() -> PasswordField:
@@ -31,7 +44,9 @@ def _confirm() -> PasswordField:
 
 
 def _current_password() -> PasswordField:
-    return PasswordField("Your current password", validators=[DataRequired()])
+    return PasswordField(
+        "Your current password", validators=[DataRequired(), Length(max=PASSWORD_MAX)]
+    )
 
 
 class SignupForm(FlaskForm):
@@ -41,8 +56,8 @@ class SignupForm(FlaskForm):
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Email()])
-    password = PasswordField("Password", validators=[DataRequired()])
+    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=EMAIL_MAX)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=PASSWORD_MAX)])
     remember = BooleanField("Keep me logged in on this device")
 
 
@@ -85,7 +100,7 @@ class ReportFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    tenant = SelectField("Site", validate_choice=False)
+    tenant = SelectField("Site", validate_choice=False, validators=[Length(max=KEY_MAX)])
     since = DateField("Since", validators=[Optional()])
 
     def validate_tenant(self, field: SelectField) -> None:

@@ -29,9 +29,9 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from wtforms import HiddenField
-from wtforms.validators import DataRequired, Regexp
+from wtforms.validators import DataRequired, Length, Regexp
 
-from dynamic import ledger, stripe_api
+from dynamic import inputs, ledger, stripe_api
 from dynamic.db import db
 from dynamic.forms import ActionForm
 from dynamic.look import render
@@ -44,6 +44,8 @@ from dynamic.stripe_events import EventRejected, receive
 bp = Blueprint("pay", __name__)
 
 _ATTEMPT = r"^[A-Za-z0-9_-]{16,64}$"
+#: A plan's key in site/plans.toml (checkout_sessions.plan holds it).
+PLAN_KEY_MAX = 64
 #: Stripe's events are a few kilobytes; a larger body is not read further.
 MAX_EVENT_BYTES = 1 << 20
 #: Seconds between reloads of the success page while the payment is pending.
@@ -51,7 +53,7 @@ RELOAD_SECONDS = 3
 
 
 class CheckoutForm(FlaskForm):
-    plan = HiddenField(validators=[DataRequired()])
+    plan = HiddenField(validators=[DataRequired(), Length(max=PLAN_KEY_MAX)])
     #: One per confirm page: a double click sends the same one, so Stripe (through the
     #: idempotency key) answers both with the same Checkout Session.
     attempt = HiddenField(validators=[DataRequired(), Regexp(_ATTEMPT)])
@@ -107,7 +109,7 @@ def _confirm_page(plan: Plan, form: CheckoutForm, status: int = 200):
 @bp.get("/pay/checkout")
 def checkout():
     """The confirm page the pricing pages link to (after sign-up, for anonymous visitors)."""
-    plan = _plan(request.args.get("plan"))
+    plan = _plan(inputs.text_arg("plan", max_length=PLAN_KEY_MAX))
     if not current_user.is_authenticated:
         return redirect(url_for("auth.signup", next=url_for("pay.checkout", plan=plan.key)))
     if request.args.get("canceled"):
@@ -214,7 +216,7 @@ def _unavailable():
 @login_required
 def success():
     """Where Stripe sends the buyer back: the payment as the webhooks have reported it."""
-    session_id = request.args.get("session_id")
+    session_id = inputs.text_arg("session_id")
     checkout = db.session.get(CheckoutSession, session_id) if session_id else None
     if checkout is None or checkout.user_id != current_user.id:
         abort(404)
@@ -293,6 +295,9 @@ def webhook():
     try:
         outcome = receive(body, request.headers.get("Stripe-Signature"))
     except EventRejected as error:
-        current_app.logger.warning("stripe webhook refused: %s", error)
+        # An authentic event refused (one this service can never store) is an error to look
+        # at: Stripe retries it for three days, time to fix and let a retry through.
+        log = current_app.logger.error if error.authentic else current_app.logger.warning
+        log("stripe webhook refused: %s", error)
         return jsonify(error=str(error)), 400
     return jsonify(received=outcome.event_id, result=outcome.result)

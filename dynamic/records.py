@@ -8,6 +8,10 @@ whatever order the objects arrive in (Stripe promises no order, and retries late
 - A dispute or a subscription keeps the snapshot of the latest event, except that a final
   state (a dispute won or lost, a subscription canceled) is never undone by an older one.
 
+Every state is checked against its table's columns before it is written (dynamic/inputs.py's
+``check_storable``): a value that does not fit raises :class:`~dynamic.inputs.Unstorable`, a
+ValueError, so the event is refused whole, alike on SQLite and PostgreSQL.
+
 Callers run inside the transaction that stores the event (dynamic/stripe_events.py). Rows are
 read ``FOR UPDATE`` (PostgreSQL; SQLite has one writer at a time); an insert that loses a race
 raises IntegrityError, and the caller runs the whole event again.
@@ -16,12 +20,13 @@ raises IntegrityError, and the caller runs the whole event again.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from sqlalchemy import or_, select, update
 
 from dynamic.db import db
+from dynamic.inputs import check_storable
 from dynamic.models import CheckoutSession, Dispute, Payment, Subscription, as_utc
 
 PAYMENT_RANK = {"pending": 0, "failed": 1, "paid": 2}
@@ -113,6 +118,7 @@ def fill(old: Any, new: Any) -> Any:
 
 def save_payment(state: PaymentState) -> Payment:
     """Create or update the payment ``state`` is about, found by any of its ids."""
+    check_storable(Payment, asdict(state))
     ids = {name: getattr(state, name) for name in _IDS if getattr(state, name)}
     if not ids:
         raise MissingId("a payment without a PaymentIntent, invoice, charge or session id")
@@ -186,6 +192,7 @@ def _find_payment(charge: str | None, intent: str | None) -> Payment | None:
 
 
 def save_dispute(state: DisputeState) -> Dispute:
+    check_storable(Dispute, asdict(state))
     row = db.session.get(Dispute, state.id, with_for_update=True)
     if row is None:
         row = Dispute(**{f.name: getattr(state, f.name) for f in fields(DisputeState)})
@@ -212,6 +219,7 @@ def _snapshot_key(status: str, at: dt.datetime, end: dt.datetime | None, cancel:
 
 
 def save_subscription(state: SubscriptionState) -> Subscription:
+    check_storable(Subscription, asdict(state))
     row = db.session.get(Subscription, state.id, with_for_update=True)
     if row is None:
         row = Subscription(**{f.name: getattr(state, f.name) for f in fields(SubscriptionState)})
@@ -233,6 +241,7 @@ def save_subscription(state: SubscriptionState) -> Subscription:
 
 def mark_checkout(session_id: str, status: str) -> None:
     """Our record of a Checkout Session we created: completed or expired."""
+    check_storable(CheckoutSession, {"id": session_id})
     ours = db.session.get(CheckoutSession, session_id, with_for_update=True)
     if ours is not None and _CHECKOUT_RANK[status] > _CHECKOUT_RANK.get(ours.status, 0):
         ours.status = status

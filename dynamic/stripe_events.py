@@ -7,6 +7,14 @@
   once collide on the key and one rolls back.
 - In any order: each handler turns its object into the state it reports, and
   dynamic/records.py merges states by rules whose result does not depend on their order.
+- Whole or not at all: a field that cannot be stored (an id longer than its column, a NUL, an
+  amount or a time out of range, a value of the wrong type) refuses the event with 400 and
+  records nothing, on SQLite as on PostgreSQL. Refusing rather than acknowledging is Stripe's
+  own contract for an event an endpoint could not process: Stripe retries it for up to three
+  days and shows it as failed in the Dashboard, so an authentic event that this version cannot
+  store (Stripe's ids are documented as at most 255 characters, the columns' length) is logged
+  as an error and comes again once the service is fixed, instead of being lost; a forged one
+  never gets past the signature.
 - An insert that loses a race with another delivery (IntegrityError) makes the whole event run
   again, in a new transaction, where it finds the other's row.
 """
@@ -26,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 
 from dynamic import notify
 from dynamic.db import db
+from dynamic.inputs import Unstorable, check_storable, parse_int
 from dynamic.ledger import plans
 from dynamic.models import StripeCustomer, StripeEvent, User
 from dynamic.records import (
@@ -49,7 +58,12 @@ After = list[Callable[[], None]]
 
 
 class EventRejected(ValueError):
-    """Not an authentic, well-formed Stripe event: answered with 400, nothing recorded."""
+    """Not an authentic, well-formed Stripe event: answered with 400, nothing recorded.
+    ``authentic``: the signature was good (the event is Stripe's, or made with our secret)."""
+
+    def __init__(self, message: str, authentic: bool = True) -> None:
+        super().__init__(message)
+        self.authentic = authentic
 
 
 @dataclass(frozen=True)
@@ -76,9 +90,11 @@ def receive(payload: bytes, signature: str | None) -> Outcome:
         )
         event = verified.to_dict()
     except stripe.SignatureVerificationError as error:
-        raise EventRejected(f"signature not valid: {error}") from None
-    except (ValueError, TypeError, AttributeError) as error:  # not UTF-8, not JSON, no object
-        raise EventRejected(f"not a Stripe event: {error}") from None
+        raise EventRejected(f"signature not valid: {error}", authentic=False) from None
+    except (ValueError, TypeError, AttributeError, RecursionError) as error:
+        # not UTF-8 (checked before the signature), not JSON (or nested past what the parser
+        # follows), no object: nothing Stripe sends, so not counted as authentic
+        raise EventRejected(f"not a Stripe event: {error}", authentic=False) from None
     return record(event, payload.decode("utf-8"))
 
 
@@ -131,15 +147,22 @@ def _parse(event: dict[str, Any]) -> Event:
         and isinstance(obj, dict)
     ):
         raise EventRejected("an event needs an id, a type, created and data.object")
-    return Event(ident, kind, _time(created), obj)
+    try:
+        event = Event(ident, kind, _time(created), obj)
+        check_storable(StripeEvent, {"id": ident, "type": kind, "created_at": event.created})
+    except ValueError as error:
+        raise EventRejected(f"event {ident[:64]!r}: {error}") from None
+    return event
 
 
 def _apply(handler: Callable[[Event, After], None], event: Event, after: After) -> None:
     try:
         handler(event, after)
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
         if isinstance(error, EventRejected):
             raise
+        if isinstance(error, Unstorable):
+            raise EventRejected(f"{event.type}: {error}") from None
         what = event.object.get("id", "its object")
         raise EventRejected(
             f"{event.type} {what}: missing or malformed field ({type(error).__name__}: {error})"
@@ -150,7 +173,11 @@ def _apply(handler: Callable[[Event, After], None], event: Event, after: After) 
 
 
 def _time(epoch: int) -> dt.datetime:
-    return dt.datetime.fromtimestamp(int(epoch), dt.UTC)
+    """A Stripe timestamp; ValueError when it is no time a datetime (or a column) can hold."""
+    try:
+        return dt.datetime.fromtimestamp(int(epoch), dt.UTC)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError(f"time {epoch!r} out of range") from None
 
 
 def _id(value: Any) -> str | None:
@@ -187,9 +214,9 @@ def _user_id(customer: str | None, *references: Any) -> int | None:
         if owner is not None:
             return owner
     for reference in references:
-        known = isinstance(reference, str) and reference.isdigit()
-        if known and db.session.get(User, int(reference)) is not None:
-            return int(reference)
+        number = parse_int(reference, minimum=1)
+        if number is not None and db.session.get(User, number) is not None:
+            return number
     return None
 
 
