@@ -14,7 +14,7 @@ import pytest
 from dynamic import create_app
 from dynamic.config import ConfigError, load_config
 from tests.accounts import csrf_token
-from tests.conftest import TENANT_HOST, dispose_service, migrated_service
+from tests.conftest import REPO, TENANT_HOST, dispose_service, migrated_service
 
 EDGE_SECRET = "edge-secret-for-tests-" + "x" * 24
 NETLIFY_SECRET = "netlify-signing-secret-for-tests-" + "y" * 16
@@ -177,3 +177,26 @@ def test_production_refuses_a_short_edge_secret(tmp_path: Path, name: str) -> No
     environ = {**PRODUCTION, "FLOE_TRUSTED_PROXIES": "2", name: "short"}
     with pytest.raises(ConfigError, match=re.escape(f"{name}: each value 32 characters")):
         load_config(environ, str(tmp_path))
+
+
+def test_cloudfront_sends_the_edge_secret_from_a_hidden_parameter() -> None:
+    from tests.browser import require
+
+    try:
+        from cfnlint.decode import cfn_yaml
+    except ImportError:
+        require("cfn-lint is not installed (pip install -e '.[test]')")
+    stack = cfn_yaml.load(str(REPO / "deploy" / "cloudfront.yaml"))
+    secret = stack["Parameters"]["EdgeSecret"]
+    assert secret["NoEcho"] is True and "Default" not in secret and secret["MinLength"] >= 32
+    origins = stack["Resources"]["Distribution"]["Properties"]["DistributionConfig"]["Origins"]
+    (app,) = [origin for origin in origins if origin["Id"] == "app"]
+    assert app["OriginCustomHeaders"] == [
+        {"HeaderName": "X-Floe-Edge-Secret", "HeaderValue": {"Ref": "EdgeSecret"}}
+    ]
+
+
+def test_nginx_adds_the_proof_only_from_a_file_outside_the_repository() -> None:
+    conf = (REPO / "deploy" / "nginx" / "floe-dynamic.conf").read_text()
+    assert "include /etc/floe/nginx-edge-secret*.conf;" in conf
+    assert not re.search(r"^\s*proxy_set_header X-Floe-Edge-Secret", conf, re.MULTILINE)
