@@ -28,4 +28,12 @@ fi
 site="$(cd "build/$domain" && pwd -P)"
 rm -rf "$publish"
 cp -R "$site" "$publish"
+# The /app/* proxy as Netlify's signed proxy rule, so the service can tell Netlify's requests
+# from forged ones (README, Security): only netlify.toml can say `signed`.
+if [ -n "${FLOE_NETLIFY_SIGNING_SECRET:-}" ]; then
+  "$python" -m deploy.netlify_signed "$publish" netlify.toml
+else
+  echo "warning: FLOE_NETLIFY_SIGNING_SECRET is not set: /app/* is proxied unsigned, and a" \
+    "service in production will not believe its forwarded headers (README, Security)" >&2
+fi
 echo "Publishing build/$domain (tenant $FLOE_TENANT) from $publish"

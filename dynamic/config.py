@@ -143,6 +143,7 @@ def load_config(environ: Mapping[str, str], instance_path: str) -> dict[str, Any
         "FLOE_BEACON_LIMIT": _rate(environ, "FLOE_BEACON_LIMIT", "60 per minute"),
         "FLOE_BEACON_VISITOR_LIMIT": _rate(environ, "FLOE_BEACON_VISITOR_LIMIT", "30 per hour"),
         "FLOE_VISITOR_ID_LIMIT": _rate(environ, "FLOE_VISITOR_ID_LIMIT", "20 per hour"),
+        **site_and_edge_settings(environ, production=production, proxies=proxies),
     }
     problems += stripe_problems(config)
     if problems:
@@ -280,3 +281,64 @@ def _seconds(environ: Mapping[str, str], name: str, default: float, problems: li
         problems.append(f"{name}={value!r}: seconds, 0 or more (e.g. {default:g}); 0 is no limit")
         return default
     return seconds
+
+
+def site_and_edge_settings(
+    environ: Mapping[str, str], *, production: bool, proxies: int
+) -> dict[str, Any]:
+    """Where each site is (every absolute link the service builds: dynamic/site_url.py), and
+    which proof of the edge makes forwarded headers believed (dynamic/edge_proof.py)."""
+    from dynamic import site_url
+
+    pattern = environ.get("FLOE_SITE_URL") or (
+        site_url.PRODUCTION_PATTERN if production else site_url.DEVELOPMENT_PATTERN
+    )
+    try:
+        example = pattern.format(domain="tallystack.example")
+    except (KeyError, IndexError, ValueError) as error:
+        raise ConfigError(
+            f"FLOE_SITE_URL={pattern!r}: a URL with {{domain}} where the tenant's domain goes, "
+            f"e.g. https://{{domain}} ({error!r})"
+        ) from None
+    overrides = {
+        name: value.rstrip("/")
+        for name, value in environ.items()
+        if name.startswith(site_url.OVERRIDE_PREFIX) and value
+    }
+    problems = [
+        site_url.origin_problem(name, value, production=production)
+        for name, value in [("FLOE_SITE_URL", example), *sorted(overrides.items())]
+    ]
+    problems = [problem for problem in problems if problem]
+    if problems:
+        raise ConfigError("; ".join(problems))
+
+    edge_secrets = _secrets(environ, "FLOE_EDGE_SECRET")
+    netlify_secrets = _secrets(environ, "FLOE_NETLIFY_SIGNING_SECRET")
+    if production and proxies and not (edge_secrets or netlify_secrets):
+        raise ConfigError(
+            "FLOE_TRUSTED_PROXIES is set but no proof of the edge is: anyone reaching the origin "
+            "could forge X-Forwarded-For and X-Forwarded-Host. Set FLOE_EDGE_SECRET (CloudFront's "
+            "origin header, or nginx's) and/or FLOE_NETLIFY_SIGNING_SECRET (Netlify's signed "
+            "proxy rule); README, Security"
+        )
+    for name, values in (
+        ("FLOE_EDGE_SECRET", edge_secrets),
+        ("FLOE_NETLIFY_SIGNING_SECRET", netlify_secrets),
+    ):
+        if production and any(len(value) < 32 for value in values):
+            raise ConfigError(
+                f"{name}: each value 32 characters or more in production, e.g. "
+                "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
+    return {
+        "FLOE_SITE_URL": pattern.rstrip("/"),
+        "FLOE_SITE_URLS": overrides,
+        "FLOE_EDGE_SECRET": edge_secrets,
+        "FLOE_NETLIFY_SIGNING_SECRET": netlify_secrets,
+    }
+
+
+def _secrets(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A secret setting's values: several, comma-separated, while one is being rotated."""
+    return tuple(part.strip() for part in environ.get(name, "").split(",") if part.strip())

@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import current_app, g, request, url_for
+from flask import current_app, g, request
 
 from dynamic.mail import MailError, send_after_response, send_mail
 from dynamic.models import UNUSABLE_PASSWORD, User
+from dynamic.site_url import absolute_url
 from dynamic.tenancy import tenants
 from dynamic.tokens import Purpose, make_token, max_age
 
 
 def _link(user: User, endpoint: str, **values: str) -> str:
-    """An absolute link on the site where ``user`` signed up (an admin may be on another)."""
-    if user.tenant == g.tenant.key or user.tenant not in tenants(current_app):
-        return url_for(endpoint, _external=True, **values)
-    return tenants(current_app)[user.tenant].base_url + url_for(endpoint, **values)
+    """An absolute link on the site where ``user`` signed up (an admin may be on another),
+    from the configured site URL: never from the request's Host (dynamic/site_url.py)."""
+    return absolute_url(tenants(current_app).get(user.tenant, g.tenant), endpoint, **values)
 
 
 def _send(to: str, subject: str, text: str) -> bool:

@@ -38,6 +38,7 @@ from dynamic.look import render
 from dynamic.models import CheckoutSession, Payment, StripeCustomer, Subscription, User
 from dynamic.plans import Plan, format_money, load_plans
 from dynamic.security import csrf
+from dynamic.site_url import absolute_url
 from dynamic.stripe_api import PaymentServiceError, gateway
 from dynamic.stripe_events import EventRejected, receive
 
@@ -170,12 +171,9 @@ def session_params(user: User, plan: Plan, customer: str) -> dict:
 
 
 def on_site(endpoint: str, **values: object) -> str:
-    """An absolute URL on the request's tenant's domain, for Stripe to send the buyer back to:
-    always https in production (whatever the proxy in front says), the request's own host and
-    scheme in development."""
-    if current_app.config["FLOE_ENV"] == "production":
-        return g.tenant.base_url + url_for(endpoint, **values)
-    return url_for(endpoint, _external=True, **values)
+    """An absolute URL on the request's tenant's site, for Stripe to send the buyer back to:
+    from the configured site URL (https in production), never from the request's Host."""
+    return absolute_url(g.tenant, endpoint, **values)
 
 
 def customer_for(user: User) -> str:

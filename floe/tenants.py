@@ -92,6 +92,11 @@ class Tenant:
         return long_date(day, self.locale)
 
 
+#: A Host header the tenant lookup accepts: a host name, then optionally ``:`` and a port of
+#: ASCII digits (``str.isdigit`` would take other scripts' digits too).
+_HOST_HEADER = re.compile(r"(?P<name>[a-z0-9.-]+)(?::[0-9]{1,5})?")
+
+
 class TenantRegistry(Mapping[str, Tenant]):
     """Tenants by key, in the order site/tenants.toml lists them (read-only)."""
 
@@ -108,9 +113,14 @@ class TenantRegistry(Mapping[str, Tenant]):
         return len(self._tenants)
 
     def by_host(self, host: str) -> Tenant | None:
-        """The tenant serving ``host`` (a Host header: port and case ignored), if any."""
-        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-        name = name.strip().lower().rstrip(".")
+        """The tenant serving ``host`` (a Host header: port and case ignored), if any.
+
+        Only a host name with an optional port of ASCII digits matches: anything else
+        (``tallystack.example:1@evil.com``, ``tallystack.example:abc``) names no tenant."""
+        found = _HOST_HEADER.fullmatch(host.strip().lower())
+        if found is None:
+            return None
+        name = found.group("name").rstrip(".")
         for tenant in self.values():
             if tenant.domain == name:
                 return tenant

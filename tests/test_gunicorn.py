@@ -227,6 +227,10 @@ def unit_commands() -> dict[str, list[str]]:
     return commands
 
 
+#: The proof of the edge the service is configured with (CloudFront's origin header).
+EDGE_SECRET = secrets.token_urlsafe(48)
+
+
 def production_env(tmp_path: Path) -> dict[str, str]:
     """What /etc/floe/dynamic.env holds (README), with throwaway values."""
     env = {
@@ -240,6 +244,7 @@ def production_env(tmp_path: Path) -> dict[str, str]:
         FLOE_DATABASE_URL=f"sqlite:///{tmp_path / 'floe.sqlite'}",
         FLOE_MAIL_FROM="Tallystack <hello@tallystack.example>",
         FLOE_TRUSTED_PROXIES="2",
+        FLOE_EDGE_SECRET=EDGE_SECRET,
         FLOE_STRIPE_SECRET_KEY="sk_test_" + secrets.token_hex(12),
         FLOE_STRIPE_WEBHOOK_SECRET="whsec_" + secrets.token_hex(16),
         FLOE_BUILD_DIR=str(tmp_path / "build"),
@@ -255,6 +260,7 @@ def via_nginx(port: int, path: str, forwarded_host: str | None) -> Answer:
         "X-Forwarded-For": "203.0.113.9, 198.51.100.7",
         "X-Forwarded-Proto": "https, https",
         "X-Forwarded-Host": ORIGIN_HOST,
+        "X-Floe-Edge-Secret": EDGE_SECRET,
     }
     if forwarded_host is not None:  # what the edge sent
         headers["X-Forwarded-Host"] = f"{forwarded_host}, {ORIGIN_HOST}"
@@ -432,6 +438,7 @@ def test_nginx_passes_the_site_and_the_visitor_on_to_the_service(tmp_path: Path)
             "X-Forwarded-Host": HOST,
             "X-Forwarded-For": "203.0.113.9",
             "X-Forwarded-Proto": "https",
+            "X-Floe-Edge-Secret": EDGE_SECRET,
         }
         health = through_nginx(https_port, "/app/health", edge)
         assert health.status == 200, health.body
@@ -445,6 +452,9 @@ def test_nginx_passes_the_site_and_the_visitor_on_to_the_service(tmp_path: Path)
             assert first.headers.get_all(name) == [value], name
         # Straight to the origin, past the edge: no site is named.
         assert through_nginx(https_port, "/app/health", {}).status == 404
+        # Nor by forging the edge's headers without its proof: the Host decides, and names none.
+        forged = {key: value for key, value in edge.items() if key != "X-Floe-Edge-Secret"}
+        assert through_nginx(https_port, "/app/health", forged).status == 404
         # The service knows the visitor came over HTTPS: a form posted without the page's
         # Referer is refused (Flask-WTF's check of HTTPS posts), one with it goes through.
         login = through_nginx(https_port, "/app/login", edge)

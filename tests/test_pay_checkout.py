@@ -110,8 +110,8 @@ def test_checkout_creates_the_session_stripe_expects(app, client, stripe_stub) -
         "line_items[0][quantity]": "1",
         "customer": "cus_stub_1",
         "client_reference_id": str(ada),
-        "success_url": "http://tallystack.example/app/pay/success?session_id={CHECKOUT_SESSION_ID}",
-        "cancel_url": "http://tallystack.example/app/pay/checkout?plan=solo&canceled=1",
+        "success_url": "http://tallystack.example:5000/app/pay/success?session_id={CHECKOUT_SESSION_ID}",
+        "cancel_url": "http://tallystack.example:5000/app/pay/checkout?plan=solo&canceled=1",
         "metadata[floe_user_id]": str(ada),
         "metadata[floe_plan]": "freelancers/solo",
         "metadata[floe_tenant]": "freelancers",
@@ -233,7 +233,7 @@ def test_billing_opens_the_customer_portal(app, client, stripe_stub) -> None:  #
     [call] = stripe_stub.made(PORTALS)
     assert call.form == {
         "customer": "cus_stub_1",
-        "return_url": "http://tallystack.example/app/billing",
+        "return_url": "http://tallystack.example:5000/app/billing",
     }
     assert client.post("/app/billing", headers=HOST, data={}).status_code == 400
 

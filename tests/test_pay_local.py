@@ -69,7 +69,7 @@ def test_sign_up_buy_and_see_it_everywhere(app, client) -> None:
     paid = pay(client, buy(client, "lifetime"))
     assert paid.status_code == 303
     assert paid.headers["Location"].startswith(
-        "http://tallystack.example/app/pay/success?session_id=cs_local_"
+        "http://tallystack.example:5000/app/pay/success?session_id=cs_local_"
     )
     assert "Thank you" in client.get(paid.headers["Location"], headers=HOST).text
     account = client.get("/app/account", headers=HOST).text
@@ -131,7 +131,7 @@ def test_canceling_at_checkout_charges_nothing(app, client) -> None:
     checkout = buy(client, "lifetime")
     canceled = pay(client, checkout, outcome="cancel")
     assert canceled.headers["Location"] == (
-        "http://tallystack.example/app/pay/checkout?plan=lifetime&canceled=1"
+        "http://tallystack.example:5000/app/pay/checkout?plan=lifetime&canceled=1"
     )
     assert "nothing was charged" in client.get(canceled.headers["Location"], headers=HOST).text
     with app.app_context():
