@@ -24,12 +24,12 @@ defaults), and, as the baseline, "ungated" (FLOE_PASSWORD_CHECKS=1000: every che
 as before the gate). It stops by itself: each phase lasts --seconds, and the storm sends
 --storm-max logins at most.
 
-Forwarded headers: the service believes X-Forwarded-For from FLOE_TRUSTED_PROXIES=1 proxy,
-with no proof from the edge (the development and bench setting). If the service is made to
-require a proof on forwarded requests, pass it with --service-env (the service's setting)
-and --storm-header (the header the edge would add). The storm's answer counts show whether the
-addresses were believed: were they not, every login would come from 127.0.0.1 and nearly all
-would be 429.
+Forwarded headers: the service believes X-Forwarded-For from FLOE_TRUSTED_PROXIES=1 proxy
+only with an edge's proof, so the storm's logins carry X-Floe-Edge-Secret with the run's
+FLOE_EDGE_SECRET, as CloudFront's origin header would. Other proofs: --service-env (the
+service's setting) and --storm-header (the header the edge would add). The storm's answer
+counts show whether the addresses were believed: were they not, every login would come from
+127.0.0.1 and nearly all would be 429.
 
 It prints, per database and gate setting, requests/s and p50/p99 (ms) of each probe endpoint
 idle and during the storm, the storm's answers by status, and the load average before and
@@ -74,6 +74,9 @@ EXPERIMENT = "pricing-annual-first"  # site/experiments.toml, on tallystack.exam
 PROBES = (("split assign", f"/app/split/assign?exp={EXPERIMENT}"), ("health", "/app/health"))
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 UNGATED = {"FLOE_PASSWORD_CHECKS": "1000", "FLOE_PASSWORD_WAITERS": "1000"}
+
+#: The run's proof of the edge (dynamic/edge_proof.py), a fresh random value each run.
+EDGE_SECRET = secrets.token_urlsafe(48)
 
 
 @dataclass
@@ -238,7 +241,7 @@ def phase(pool: Pool, port: int, args: argparse.Namespace, storm: bool) -> Phase
     if storm:
         interval = args.storm_connections / args.storm_rate  # seconds between one's logins
         budget = -(-args.storm_max // args.storm_connections)
-        extra = dict(args.storm_header)
+        extra = {"X-Floe-Edge-Secret": EDGE_SECRET, **dict(args.storm_header)}
         storms = [
             pool.apply_async(storm_process, (port, share, interval, start, stop, budget, extra))
             for share in _shares(args.storm_connections, 2)
@@ -292,6 +295,9 @@ def measure(database_url: str, args: argparse.Namespace, pool: Pool) -> dict[str
         "FLOE_SECRET_KEY": secrets.token_urlsafe(48),
         "FLOE_DATABASE_URL": database_url,
         "FLOE_TRUSTED_PROXIES": "1",
+        # The proof an edge of ours adds (CloudFront's origin header): without it, production
+        # believes no X-Forwarded-For and every login would come from 127.0.0.1.
+        "FLOE_EDGE_SECRET": EDGE_SECRET,
         "FLOE_RATELIMIT_KEY_PREFIX": prefix,
         **({"FLOE_RATELIMIT_STORAGE_URL": redis} if redis else {}),
         **dict(args.service_env),

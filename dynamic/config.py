@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import click
-from limits import parse
+from limits import parse_many
 
 #: Never a secret: development only, and production refuses it.
 DEVELOPMENT_SECRET = "floe-development-secret-do-not-use-in-production"
@@ -137,13 +137,15 @@ def load_config(environ: Mapping[str, str], instance_path: str) -> dict[str, Any
         "FLOE_STRIPE_SECRET_KEY": environ.get("FLOE_STRIPE_SECRET_KEY", ""),
         "FLOE_STRIPE_WEBHOOK_SECRET": environ.get("FLOE_STRIPE_WEBHOOK_SECRET", ""),
         "FLOE_STRIPE_API_BASE": environ.get("FLOE_STRIPE_API_BASE") or None,
-        **_login_storm_settings(environ),
+        **_login_storm_settings(environ, problems),
         # Split-test exposures (dynamic/visitor_ids.py): beacons per address (an IPv6 /64) and
         # per visitor id, and the signed visitor ids one address is issued.
-        "FLOE_BEACON_LIMIT": _rate(environ, "FLOE_BEACON_LIMIT", "60 per minute"),
-        "FLOE_BEACON_VISITOR_LIMIT": _rate(environ, "FLOE_BEACON_VISITOR_LIMIT", "30 per hour"),
-        "FLOE_VISITOR_ID_LIMIT": _rate(environ, "FLOE_VISITOR_ID_LIMIT", "20 per hour"),
-        **site_and_edge_settings(environ, production=production, proxies=proxies),
+        "FLOE_BEACON_LIMIT": _rate(environ, "FLOE_BEACON_LIMIT", "60 per minute", problems),
+        "FLOE_BEACON_VISITOR_LIMIT": _rate(
+            environ, "FLOE_BEACON_VISITOR_LIMIT", "30 per hour", problems
+        ),
+        "FLOE_VISITOR_ID_LIMIT": _rate(environ, "FLOE_VISITOR_ID_LIMIT", "20 per hour", problems),
+        **site_and_edge_settings(environ, problems, production=production, proxies=proxies),
     }
     problems += stripe_problems(config)
     if problems:
@@ -151,34 +153,36 @@ def load_config(environ: Mapping[str, str], instance_path: str) -> dict[str, Any
     return config
 
 
-def _login_storm_settings(environ: Mapping[str, str]) -> dict[str, Any]:
+def _login_storm_settings(environ: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
     """What keeps a storm of logins from taking the host (dynamic/password_gate.py) or an
     account (the failed-login limits, dynamic/auth.py)."""
     from dynamic.password_gate import default_checks
 
-    checks = _number(environ, "FLOE_PASSWORD_CHECKS", default_checks())
+    checks = _number(environ, "FLOE_PASSWORD_CHECKS", default_checks(), problems)
     if checks < 1:
-        raise ConfigError(f"FLOE_PASSWORD_CHECKS={checks}: 1 or more, e.g. {default_checks()}")
+        problems.append(f"FLOE_PASSWORD_CHECKS={checks}: 1 or more, e.g. {default_checks()}")
+        checks = default_checks()
     strategy = environ.get("FLOE_RATELIMIT_STRATEGY", "moving-window")
     if strategy not in RATELIMIT_STRATEGIES:
-        raise ConfigError(
+        problems.append(
             f"FLOE_RATELIMIT_STRATEGY={strategy!r}: one of {', '.join(RATELIMIT_STRATEGIES)}"
         )
+        strategy = "moving-window"
     return {
         # Password hashes computed at once on this host, across all the service's workers.
         "FLOE_PASSWORD_CHECKS": checks,
         # Requests that may wait for a turn (each holds a thread), and for how long.
-        "FLOE_PASSWORD_WAITERS": _number(environ, "FLOE_PASSWORD_WAITERS", 2 * checks),
-        "FLOE_PASSWORD_WAIT_MS": _number(environ, "FLOE_PASSWORD_WAIT_MS", 500),
+        "FLOE_PASSWORD_WAITERS": _number(environ, "FLOE_PASSWORD_WAITERS", 2 * checks, problems),
+        "FLOE_PASSWORD_WAIT_MS": _number(environ, "FLOE_PASSWORD_WAIT_MS", 500, problems),
         # The lock files of the gate: the same folder for every worker of the host.
         "FLOE_PASSWORD_GATE_DIR": environ.get("FLOE_PASSWORD_GATE_DIR") or None,
         # Failed logins (wrong password or unknown email), counted after the answer, in the
         # limiter's storage: with FLOE_RATELIMIT_STORAGE_URL=redis://… for every host at once.
-        "FLOE_FAILED_LOGIN_ACCOUNT_LIMIT": environ.get(
-            "FLOE_FAILED_LOGIN_ACCOUNT_LIMIT", "20 per hour;50 per day"
+        "FLOE_FAILED_LOGIN_ACCOUNT_LIMIT": _rate(
+            environ, "FLOE_FAILED_LOGIN_ACCOUNT_LIMIT", "20 per hour;50 per day", problems
         ),
-        "FLOE_FAILED_LOGIN_ADDRESS_LIMIT": environ.get(
-            "FLOE_FAILED_LOGIN_ADDRESS_LIMIT", "30 per hour;100 per day"
+        "FLOE_FAILED_LOGIN_ADDRESS_LIMIT": _rate(
+            environ, "FLOE_FAILED_LOGIN_ADDRESS_LIMIT", "30 per hour;100 per day", problems
         ),
         # A moving window: a fixed one lets twice the limit through around its boundary.
         "RATELIMIT_STRATEGY": strategy,
@@ -259,13 +263,15 @@ def _number(environ: Mapping[str, str], name: str, default: int, problems: list[
     return int(value)
 
 
-def _rate(environ: Mapping[str, str], name: str, default: str) -> str:
-    """A rate limit in Flask-Limiter's notation, checked now rather than at the first request."""
+def _rate(environ: Mapping[str, str], name: str, default: str, problems: list[str]) -> str:
+    """Rate limits in Flask-Limiter's notation (``;`` between several), checked now rather than
+    at the first request."""
     value = environ.get(name, "") or default
     try:
-        parse(value)
+        parse_many(value)
     except ValueError:
-        raise ConfigError(f"{name}={value!r}: a rate such as {default!r}") from None
+        problems.append(f"{name}={value!r}: a rate such as {default!r}")
+        return default
     return value
 
 
@@ -284,7 +290,7 @@ def _seconds(environ: Mapping[str, str], name: str, default: float, problems: li
 
 
 def site_and_edge_settings(
-    environ: Mapping[str, str], *, production: bool, proxies: int
+    environ: Mapping[str, str], problems: list[str], *, production: bool, proxies: int
 ) -> dict[str, Any]:
     """Where each site is (every absolute link the service builds: dynamic/site_url.py), and
     which proof of the edge makes forwarded headers believed (dynamic/edge_proof.py)."""
@@ -296,27 +302,26 @@ def site_and_edge_settings(
     try:
         example = pattern.format(domain="tallystack.example")
     except (KeyError, IndexError, ValueError) as error:
-        raise ConfigError(
+        problems.append(
             f"FLOE_SITE_URL={pattern!r}: a URL with {{domain}} where the tenant's domain goes, "
             f"e.g. https://{{domain}} ({error!r})"
-        ) from None
+        )
+        example = None
     overrides = {
         name: value.rstrip("/")
         for name, value in environ.items()
         if name.startswith(site_url.OVERRIDE_PREFIX) and value
     }
-    problems = [
-        site_url.origin_problem(name, value, production=production)
-        for name, value in [("FLOE_SITE_URL", example), *sorted(overrides.items())]
-    ]
-    problems = [problem for problem in problems if problem]
-    if problems:
-        raise ConfigError("; ".join(problems))
+    urls = [("FLOE_SITE_URL", example)] if example is not None else []
+    for name, value in [*urls, *sorted(overrides.items())]:
+        problem = site_url.origin_problem(name, value, production=production)
+        if problem:
+            problems.append(problem)
 
     edge_secrets = _secrets(environ, "FLOE_EDGE_SECRET")
     netlify_secrets = _secrets(environ, "FLOE_NETLIFY_SIGNING_SECRET")
     if production and proxies and not (edge_secrets or netlify_secrets):
-        raise ConfigError(
+        problems.append(
             "FLOE_TRUSTED_PROXIES is set but no proof of the edge is: anyone reaching the origin "
             "could forge X-Forwarded-For and X-Forwarded-Host. Set FLOE_EDGE_SECRET (CloudFront's "
             "origin header, or nginx's) and/or FLOE_NETLIFY_SIGNING_SECRET (Netlify's signed "
@@ -327,7 +332,7 @@ def site_and_edge_settings(
         ("FLOE_NETLIFY_SIGNING_SECRET", netlify_secrets),
     ):
         if production and any(len(value) < 32 for value in values):
-            raise ConfigError(
+            problems.append(
                 f"{name}: each value 32 characters or more in production, e.g. "
                 "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
             )
