@@ -113,6 +113,9 @@ def load_config(environ: Mapping[str, str], instance_path: str) -> dict[str, Any
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": production,
+        # Set on every app: Flask-Limiter's one limiter would otherwise carry the last app's
+        # setting over to the next app created in the same process (tests, the CLI).
+        "RATELIMIT_ENABLED": True,
         # Rate limits: in memory for one process; a redis:// URL for several workers.
         "RATELIMIT_STORAGE_URI": environ.get("FLOE_RATELIMIT_STORAGE_URL", "memory://"),
         # Seconds Redis gets to connect and to answer each command before the limits fall back

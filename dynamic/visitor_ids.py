@@ -81,7 +81,7 @@ def may_issue() -> bool:
     """Spend one of this address's signed ids for the period (``FLOE_VISITOR_ID_LIMIT``), in
     the rate limits' storage (Redis when several workers share it). If the storage fails, no
     id is issued: the visitor is served all the same and signed on a later visit."""
-    if not limiter.enabled:  # RATELIMIT_ENABLED=False: no limits, on ids either
+    if not current_app.config["RATELIMIT_ENABLED"]:  # no limits, on ids either
         return True
     budget = parse(current_app.config["FLOE_VISITOR_ID_LIMIT"])
     prefix = current_app.config.get("RATELIMIT_KEY_PREFIX", "")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import secrets
 import shutil
 import textwrap
 from collections.abc import Iterator
@@ -196,6 +197,20 @@ def database_url(request, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'floe.sqlite'}"
     else:
         yield from _postgres_database()
+
+
+def production(tmp_path: Path, **changes: str) -> dict[str, str]:
+    """Every setting production needs, valid; ``changes`` on top ("" removes one)."""
+    env = {
+        "FLOE_ENV": "production",
+        "FLOE_SECRET_KEY": secrets.token_urlsafe(48),
+        "FLOE_MAIL_FROM": "Tallystack <hello@tallystack.example>",
+        "FLOE_STRIPE_SECRET_KEY": "sk_test_" + secrets.token_hex(12),
+        "FLOE_STRIPE_WEBHOOK_SECRET": "whsec_" + secrets.token_hex(16),
+        "FLOE_DATABASE_URL": f"sqlite:///{tmp_path / 'floe.sqlite'}",
+    }
+    env.update(changes)
+    return {key: value for key, value in env.items() if value}
 
 
 def migrated_service(database_url: str, **config):

@@ -195,3 +195,17 @@ def test_login_works_while_redis_is_down(database_url) -> None:
     logout(client)
     assert login(client).status_code == 302
     dispose_service(app)
+
+
+def test_limits_hold_after_a_service_created_without_them(database_url: str) -> None:
+    """A service made with RATELIMIT_ENABLED=False (a test, a CLI run) leaves the next one in
+    the process limited: Flask-Limiter's single limiter must not carry the setting over."""
+    unlimited = migrated_service(database_url, RATELIMIT_ENABLED=False)
+    dispose_service(unlimited)
+    service = migrated_service(database_url, FLOE_SIGNUP_LIMIT="1 per hour")
+    try:
+        client = service.test_client()
+        statuses = [signup(client, email=f"user{i}@example.com").status_code for i in range(2)]
+        assert statuses == [302, 429]
+    finally:
+        dispose_service(service)

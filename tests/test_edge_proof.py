@@ -14,7 +14,7 @@ import pytest
 from dynamic import create_app
 from dynamic.config import ConfigError, load_config
 from tests.accounts import csrf_token
-from tests.conftest import REPO, TENANT_HOST, dispose_service, migrated_service
+from tests.conftest import REPO, TENANT_HOST, dispose_service, migrated_service, production
 
 EDGE_SECRET = "edge-secret-for-tests-" + "x" * 24
 NETLIFY_SECRET = "netlify-signing-secret-for-tests-" + "y" * 16
@@ -150,20 +150,13 @@ def test_without_proof_configured_development_believes_the_proxies() -> None:
     assert tenant_of(service, forged()) == "agencies"
 
 
-PRODUCTION = {
-    "FLOE_ENV": "production",
-    "FLOE_SECRET_KEY": "production-test-secret-of-enough-length-" + "z" * 8,
-    "FLOE_MAIL_FROM": "Tallystack <hello@tallystack.example>",
-}
-
-
 def test_production_behind_proxies_refuses_to_start_without_proof(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no proof of the edge"):
-        load_config({**PRODUCTION, "FLOE_TRUSTED_PROXIES": "2"}, str(tmp_path))
-    load_config(PRODUCTION, str(tmp_path))  # no proxies: nothing forwarded is believed anyway
+        load_config({**production(tmp_path), "FLOE_TRUSTED_PROXIES": "2"}, str(tmp_path))
+    load_config(production(tmp_path), str(tmp_path))  # no proxies: nothing forwarded believed
     config = load_config(
         {
-            **PRODUCTION,
+            **production(tmp_path),
             "FLOE_TRUSTED_PROXIES": "2",
             "FLOE_EDGE_SECRET": f"{EDGE_SECRET},new-{EDGE_SECRET}",
         },
@@ -174,7 +167,7 @@ def test_production_behind_proxies_refuses_to_start_without_proof(tmp_path: Path
 
 @pytest.mark.parametrize("name", ["FLOE_EDGE_SECRET", "FLOE_NETLIFY_SIGNING_SECRET"])
 def test_production_refuses_a_short_edge_secret(tmp_path: Path, name: str) -> None:
-    environ = {**PRODUCTION, "FLOE_TRUSTED_PROXIES": "2", name: "short"}
+    environ = {**production(tmp_path), "FLOE_TRUSTED_PROXIES": "2", name: "short"}
     with pytest.raises(ConfigError, match=re.escape(f"{name}: each value 32 characters")):
         load_config(environ, str(tmp_path))
 

@@ -13,23 +13,10 @@ import pytest
 
 from dynamic import create_app
 from dynamic.config import ConfigError, check_stripe, load_config
+from tests.conftest import production
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-
-
-def production(tmp_path: Path, **changes: str) -> dict[str, str]:
-    """Every setting production needs, valid; ``changes`` on top ("" removes one)."""
-    env = {
-        "FLOE_ENV": "production",
-        "FLOE_SECRET_KEY": secrets.token_urlsafe(48),
-        "FLOE_MAIL_FROM": "Tallystack <hello@tallystack.example>",
-        "FLOE_STRIPE_SECRET_KEY": "sk_test_" + secrets.token_hex(12),
-        "FLOE_STRIPE_WEBHOOK_SECRET": "whsec_" + secrets.token_hex(16),
-        "FLOE_DATABASE_URL": f"sqlite:///{tmp_path / 'floe.sqlite'}",
-    }
-    env.update(changes)
-    return {key: value for key, value in env.items() if value}
 
 
 def problems(environ: dict[str, str], tmp_path: Path) -> list[str]:
