@@ -8,9 +8,8 @@ from typing import TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from renderer.deploy import DeployError
-from renderer.deploy.local import LocalFile
-from renderer.progress import Progress
+from publish import DeployError, Progress
+from publish.site_files import LocalFile
 
 T = TypeVar("T")
 

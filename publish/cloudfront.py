@@ -1,7 +1,7 @@
-"""The parameters of deploy/cloudfront.yaml that come from a built site, one ``Key=Value`` per
+"""The parameters of ops/cloudfront.yaml that come from a built site, one ``Key=Value`` per
 line, for ``aws cloudformation deploy --parameter-overrides``:
 
-    python -m deploy.cloudfront build/tallystack.example
+    python -m publish.cloudfront build/tallystack.example
 
 Domain is the site's folder; AppOriginDomain the host its ``/app/*`` rule proxies to; EdgeRules
 every other rule of its ``_redirects`` (renamed posts, split tests), as JSON for the
@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from renderer.deploy import redirects
+from publish import netlify_redirects
 
 #: The most characters CloudFormation takes in one parameter value.
 PARAMETER_LIMIT = 4096
@@ -31,7 +31,7 @@ def parameters(site: Path) -> dict[str, str]:
         text = (site / "_redirects").read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ValueError(f"{site}: no _redirects here: give the folder of a built site") from None
-    rules = redirects.parse(text)
+    rules = netlify_redirects.parse(text)
     app = [r for r in rules if r.source == APP_RULE]
     if len(app) != 1 or not app[0].proxy or app[0].status != 200:
         raise ValueError(f"{site}/_redirects: no single {APP_RULE} proxy to the dynamic service")
@@ -67,7 +67,7 @@ def parameters(site: Path) -> dict[str, str]:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
-        print("usage: python -m deploy.cloudfront build/DOMAIN", file=sys.stderr)
+        print("usage: python -m publish.cloudfront build/DOMAIN", file=sys.stderr)
         return 2
     try:
         found = parameters(Path(argv[0]).resolve())

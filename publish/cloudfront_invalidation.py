@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
 
-from renderer.deploy.local import url_paths
+from publish.site_files import url_paths
 
 #: CloudFront accepts invalidations for at most 3,000 single paths per distribution in
 #: progress at once; past that, one wildcard (one path, billed once) is the only request that
