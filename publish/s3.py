@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from floe.assets import PREFIX
 from publish import DeployError, Progress, Silent
 from publish.aws_calls import describe, run_all
-from publish.cloudfront_invalidation import invalidate, invalidation_paths
+from publish.cloudfront import invalidate, invalidation_paths
 from publish.s3_plan import Plan, compare, list_bucket, settle
 from publish.site_files import HASH_KEY, LocalFile, scan_site
 from publish.target import WORKERS

@@ -25,7 +25,7 @@ from floe import cache_policy as caching
 from floe.errors import SourceError
 from floe.tenants import load_tenants
 from publish import DeployError, target
-from publish.cloudfront_invalidation import MAX_PATHS, invalidation_paths
+from publish.cloudfront import MAX_PATHS, invalidation_paths
 from publish.site_files import alias_redirects
 from tests import test_mail
 from tests.conftest import Project
