@@ -445,9 +445,9 @@ def deploy_s3(
     profile). The bucket and distribution are set in site/tenants.toml: [tenants.NAME.deploy]
     s3_bucket and cloudfront_distribution.
     """
-    from renderer.deploy import DeployError
-    from renderer.deploy.sync import deploy_site
-    from renderer.deploy.target import make_clients, target_for
+    from publish import DeployError
+    from publish.s3 import deploy_site
+    from publish.target import make_clients, target_for
 
     try:
         registry = load_tenants(paths.tenants_file, display_path="site/tenants.toml")

@@ -23,7 +23,7 @@ from urllib.parse import unquote, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from renderer.deploy import headers
+from publish import netlify_headers as headers
 
 TEXT = (
     "text/",

@@ -17,8 +17,8 @@ from werkzeug.serving import make_server
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
-from renderer.deploy import redirects
-from renderer.deploy.headers import for_path as netlify_headers
+from publish import netlify_redirects as redirects
+from publish.netlify_headers import for_path as netlify_headers
 
 
 class Stack:

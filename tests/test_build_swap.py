@@ -201,8 +201,8 @@ def test_a_build_killed_before_any_rename_never_mixes_or_loses_sites(
 
 def test_an_s3_deploy_reads_the_build_it_started_with(project: Project) -> None:
     from floe.tenants import load_tenants
-    from renderer.deploy.local import scan_site
-    from renderer.deploy.target import target_for
+    from publish.site_files import scan_site
+    from publish.target import target_for
 
     set_version(project, 1)
     assert project.build().exit_code == 0

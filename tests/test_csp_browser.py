@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from floe.security_headers import SECURITY_HEADERS
-from renderer.deploy import headers
+from publish import netlify_headers as headers
 from tests.browser import chromium
 from tests.stack import Stack, serve
 

@@ -1,4 +1,4 @@
-"""S3 behind CloudFront: deploy/cloudfront.yaml passes cfn-lint, sends exactly the security
+"""S3 behind CloudFront: ops/cloudfront.yaml passes cfn-lint, sends exactly the security
 headers of the sites' ``_headers``, keeps split-test first views out of the shared cache, and
 its edge function (run in Node.js with the build's own rules) routes as Netlify's edge does:
 renamed posts, pretty URLs, and each visitor of a page under test to the variant of its
@@ -16,17 +16,17 @@ from pathlib import Path
 
 import pytest
 
-from deploy import cloudfront
 from dynamic.split import VISITOR_COOKIE
 from floe.security_headers import SECURITY_HEADERS
-from renderer.deploy import headers
+from publish import cloudfront
+from publish import netlify_headers as headers
 from renderer.split import FORCE
 from tests import test_mail
 from tests.browser import node_json, require
 from tests.conftest import REPO, Project
 from tests.test_netlify import TENANTS, checkout
 
-TEMPLATE = REPO / "deploy" / "cloudfront.yaml"
+TEMPLATE = REPO / "ops" / "cloudfront.yaml"
 HOST = "tallystack.example"
 EXPERIMENT = "pricing-annual-first"
 #: CloudFront Functions' limit on a function's code.
@@ -233,7 +233,7 @@ def test_a_site_without_split_tests_serves_its_own_pages(
 
 def test_the_parameters_come_from_the_built_site(sample_build: Project) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "deploy.cloudfront", str(sample_build.site())],
+        [sys.executable, "-m", "publish.cloudfront", str(sample_build.site())],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -300,7 +300,7 @@ def test_rules_the_edge_cannot_apply_are_refused(
 
 def test_a_folder_that_is_not_a_built_site_is_refused(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "deploy.cloudfront", str(tmp_path)],
+        [sys.executable, "-m", "publish.cloudfront", str(tmp_path)],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -316,7 +316,7 @@ def test_a_folder_that_is_not_a_built_site_is_refused(tmp_path: Path) -> None:
         cloudfront.parameters(without_app)
 
 
-# --- the daily publish (deploy/cron/floe runs deploy/s3-publish.sh) ---------------------------
+# --- the daily publish (ops/cron/floe runs ops/s3-publish.sh) ---------------------------
 
 # moto's server on a free loopback port, and fake credentials: the fixtures of the SES tests.
 moto_url = test_mail.moto_url
@@ -347,7 +347,7 @@ def test_the_daily_publish_puts_every_tenants_site_live(tmp_path: Path, aws: str
         s3.create_bucket(Bucket=bucket)
 
     done = subprocess.run(
-        ["bash", "deploy/s3-publish.sh"],
+        ["bash", "ops/s3-publish.sh"],
         cwd=root,
         env={
             **{k: v for k, v in os.environ.items() if not k.startswith("FLOE_")},

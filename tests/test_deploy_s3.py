@@ -21,12 +21,12 @@ from botocore.awsrequest import AWSResponse
 from click.testing import CliRunner, Result
 
 import build as build_cli
+from floe import cache_policy as caching
 from floe.errors import SourceError
 from floe.tenants import load_tenants
-from renderer import caching
-from renderer.deploy import DeployError, target
-from renderer.deploy.cloudfront import MAX_PATHS, invalidation_paths
-from renderer.deploy.local import alias_redirects
+from publish import DeployError, target
+from publish.cloudfront import MAX_PATHS, invalidation_paths
+from publish.site_files import alias_redirects
 from tests import test_mail
 from tests.conftest import Project
 from tests.test_incremental import delete_post, edit_post_title
@@ -119,7 +119,7 @@ def set_deploy(project: Project, tenant: str, **settings: str) -> None:
 
 
 # What a browser must be told for each kind of file, written out rather than taken from
-# renderer.caching, so that a change of policy shows here.
+# floe.cache_policy, so that a change of policy shows here.
 EXPECTED_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".xml": "application/xml; charset=utf-8",

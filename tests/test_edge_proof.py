@@ -179,7 +179,7 @@ def test_cloudfront_sends_the_edge_secret_from_a_hidden_parameter() -> None:
         from cfnlint.decode import cfn_yaml
     except ImportError:
         require("cfn-lint is not installed (pip install -e '.[test]')")
-    stack = cfn_yaml.load(str(REPO / "deploy" / "cloudfront.yaml"))
+    stack = cfn_yaml.load(str(REPO / "ops" / "cloudfront.yaml"))
     secret = stack["Parameters"]["EdgeSecret"]
     assert secret["NoEcho"] is True and "Default" not in secret and secret["MinLength"] >= 32
     origins = stack["Resources"]["Distribution"]["Properties"]["DistributionConfig"]["Origins"]
@@ -190,6 +190,6 @@ def test_cloudfront_sends_the_edge_secret_from_a_hidden_parameter() -> None:
 
 
 def test_nginx_adds_the_proof_only_from_a_file_outside_the_repository() -> None:
-    conf = (REPO / "deploy" / "nginx" / "floe-dynamic.conf").read_text()
+    conf = (REPO / "ops" / "nginx" / "floe-dynamic.conf").read_text()
     assert "include /etc/floe/nginx-edge-secret*.conf;" in conf
     assert not re.search(r"^\s*proxy_set_header X-Floe-Edge-Secret", conf, re.MULTILINE)

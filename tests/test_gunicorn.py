@@ -209,9 +209,9 @@ def test_sign_up_log_out_log_in_under_gunicorn(tmp_path: Path) -> None:
     assert f'"{HOST}" "GET /app/api/me HTTP/1.1" 200' in access_log
 
 
-# --- production, as deploy/systemd/floe-dynamic.service runs it -------------------------------
+# --- production, as ops/systemd/floe-dynamic.service runs it -------------------------------
 
-UNIT = REPO / "deploy" / "systemd" / "floe-dynamic.service"
+UNIT = REPO / "ops" / "systemd" / "floe-dynamic.service"
 CHECKOUT = "/srv/floe"  # where the unit expects the checkout
 ORIGIN_HOST = "app.tallystack.example"  # the dynamic origin nginx serves
 
@@ -253,7 +253,7 @@ def production_env(tmp_path: Path) -> dict[str, str]:
 
 
 def via_nginx(port: int, path: str, forwarded_host: str | None) -> Answer:
-    """A request as deploy/nginx/floe-dynamic.conf passes it on: the origin's Host, and each
+    """A request as ops/nginx/floe-dynamic.conf passes it on: the origin's Host, and each
     forwarded header with nginx's own value appended to the edge's."""
     headers = {
         "Host": ORIGIN_HOST,
@@ -330,7 +330,7 @@ def test_production_refuses_to_start_without_its_settings(tmp_path: Path) -> Non
     assert "FLOE_SECRET_KEY must be set to a random value of 32 characters" in migrated.stderr
 
 
-NGINX_CONF = REPO / "deploy" / "nginx" / "floe-dynamic.conf"
+NGINX_CONF = REPO / "ops" / "nginx" / "floe-dynamic.conf"
 
 
 def free_port() -> int:
@@ -341,7 +341,7 @@ def free_port() -> int:
 
 @contextmanager
 def nginx_in_front(gunicorn_port: int, tmp_path: Path) -> Iterator[tuple[int, int]]:
-    """deploy/nginx/floe-dynamic.conf in a throwaway nginx on loopback: its ports, its
+    """ops/nginx/floe-dynamic.conf in a throwaway nginx on loopback: its ports, its
     certificate and its upstream are this test's, everything else as written. Yields the
     (HTTPS, HTTP) ports once nginx answers."""
     nginx = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")

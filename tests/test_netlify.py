@@ -22,7 +22,7 @@ from werkzeug.test import Client
 
 from floe.security_headers import SECURITY_HEADERS
 from floe.tenants import load_tenants
-from renderer.deploy import headers
+from publish import netlify_headers as headers
 from tests.conftest import REPO, Project
 from tests.stack import Stack
 from tests.test_split_build import parse_redirects

@@ -9,8 +9,8 @@ import sys
 import tomllib
 from pathlib import Path
 
-from deploy import netlify_signed
-from renderer.deploy import redirects
+from publish import netlify_redirects as redirects
+from publish import netlify_signed
 from tests.conftest import REPO, Project
 
 
@@ -27,7 +27,7 @@ def test_the_app_proxy_moves_to_a_signed_rule(sample_build: Project, tmp_path: P
     before = redirects.parse((publish / "_redirects").read_text())
     assert before[-1].source == "/app/*"
     done = subprocess.run(
-        [sys.executable, "-m", "deploy.netlify_signed", str(publish), str(config)],
+        [sys.executable, "-m", "publish.netlify_signed", str(publish), str(config)],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -66,7 +66,7 @@ def test_a_site_without_the_proxy_is_an_error(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "deploy.netlify_signed",
+            "publish.netlify_signed",
             str(tmp_path),
             str(tmp_path / "netlify.toml"),
         ],
@@ -79,7 +79,7 @@ def test_a_site_without_the_proxy_is_an_error(tmp_path: Path) -> None:
 
 
 def test_the_build_signs_only_with_the_secret_set() -> None:
-    script = (REPO / "deploy" / "netlify-build.sh").read_text()
+    script = (REPO / "ops" / "netlify-build.sh").read_text()
     assert 'if [ -n "${FLOE_NETLIFY_SIGNING_SECRET:-}" ]' in script
-    assert '-m deploy.netlify_signed "$publish" netlify.toml' in script
+    assert '-m publish.netlify_signed "$publish" netlify.toml' in script
     assert "signed" not in tomllib.loads((REPO / "netlify.toml").read_text()).get("redirects", [])

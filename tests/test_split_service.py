@@ -13,7 +13,7 @@ from sqlalchemy.exc import OperationalError
 from dynamic import create_app
 from dynamic.db import db
 from dynamic.models import Exposure, User, UserAssignment
-from renderer.deploy import headers
+from publish import netlify_headers as headers
 from tests.accounts import HOST, signup
 from tests.conftest import REPO, TENANT_HOST, Project, dispose_service, migrated_service
 from tests.helpers.visitor_cookie import visitor_id_of

@@ -4,7 +4,7 @@
 # Floe, builds that tenant's site into build/<domain>/ and copies it to build/netlify/, the one
 # folder netlify.toml publishes (its _redirects and _headers included).
 #
-#   FLOE_TENANT=freelancers bash deploy/netlify-build.sh [more options of `build.py build`]
+#   FLOE_TENANT=freelancers bash ops/netlify-build.sh [more options of `build.py build`]
 #
 # FLOE_PYTHON names an interpreter that already has Floe's dependencies (a developer's
 # .venv/bin/python, to try this locally); without it, python3 (on Netlify, the one
@@ -16,7 +16,7 @@ publish=build/netlify
 python="${FLOE_PYTHON:-python3}"
 
 # Which site: checked before anything is installed, so a wrong setting fails in seconds.
-domain="$("$python" -m deploy.tenants "${FLOE_TENANT:-}")"
+domain="$("$python" -m publish.domains "${FLOE_TENANT:-}")"
 
 if [ -z "${FLOE_PYTHON:-}" ]; then
   "$python" -m pip install --quiet --disable-pip-version-check .
@@ -31,7 +31,7 @@ cp -R "$site" "$publish"
 # The /app/* proxy as Netlify's signed proxy rule, so the service can tell Netlify's requests
 # from forged ones (README, Security): only netlify.toml can say `signed`.
 if [ -n "${FLOE_NETLIFY_SIGNING_SECRET:-}" ]; then
-  "$python" -m deploy.netlify_signed "$publish" netlify.toml
+  "$python" -m publish.netlify_signed "$publish" netlify.toml
 else
   echo "warning: FLOE_NETLIFY_SIGNING_SECRET is not set: /app/* is proxied unsigned, and a" \
     "service in production will not believe its forwarded headers (README, Security)" >&2

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Build every tenant's site and publish it to its S3 bucket behind CloudFront: the daily job
-# of deploy/cron/floe (posts dated today go live) and the publish after a release.
+# of ops/cron/floe (posts dated today go live) and the publish after a release.
 #
-#   bash deploy/s3-publish.sh
+#   bash ops/s3-publish.sh
 #
 # Per tenant, in this order so no visitor meets a missing page: new and changed files are
 # uploaded; the CloudFront stack FLOE_STACK_PREFIX<tenant> (when FLOE_STACK_PREFIX is set, e.g.
@@ -15,16 +15,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python="${FLOE_PYTHON:-.venv/bin/python}"
 
-tenants="$("$python" -m deploy.tenants)"
+tenants="$("$python" -m publish.domains)"
 "$python" build.py build
 
 while read -r tenant domain; do
   "$python" build.py deploy s3 --tenant "$tenant" --no-delete
   if [ -n "${FLOE_STACK_PREFIX:-}" ]; then
-    edge="$("$python" -m deploy.cloudfront "build/$domain")"
+    edge="$("$python" -m publish.cloudfront "build/$domain")"
     mapfile -t overrides <<< "$edge"
     aws cloudformation deploy --stack-name "$FLOE_STACK_PREFIX$tenant" \
-      --template-file deploy/cloudfront.yaml --parameter-overrides "${overrides[@]}" \
+      --template-file ops/cloudfront.yaml --parameter-overrides "${overrides[@]}" \
       --no-fail-on-empty-changeset
   fi
   "$python" build.py deploy s3 --tenant "$tenant" --delete

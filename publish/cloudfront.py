@@ -1,7 +1,11 @@
-"""The parameters of deploy/cloudfront.yaml that come from a built site, one ``Key=Value`` per
-line, for ``aws cloudformation deploy --parameter-overrides``:
+"""What CloudFront is told about a built site: the parameters of its stack
+(ops/cloudfront.yaml), and after each S3 deploy the paths that changed, so its edges fetch
+them again.
 
-    python -m deploy.cloudfront build/tallystack.example
+The stack's parameters come one ``Key=Value`` per line, for ``aws cloudformation deploy
+--parameter-overrides``:
+
+    python -m publish.cloudfront build/tallystack.example
 
 Domain is the site's folder; AppOriginDomain the host its ``/app/*`` rule proxies to; EdgeRules
 every other rule of its ``_redirects`` (renamed posts, split tests), as JSON for the
@@ -12,12 +16,19 @@ parameter holds, exits 2 with the reason.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
+import time
+from collections.abc import Iterable
 from pathlib import Path
-from urllib.parse import urlsplit
+from typing import Any
+from urllib.parse import quote, urlsplit
 
-from renderer.deploy import redirects
+from publish import netlify_redirects
+from publish.site_files import url_paths
+
+# --- the stack's parameters -----------------------------------------------------------------------
 
 #: The most characters CloudFormation takes in one parameter value.
 PARAMETER_LIMIT = 4096
@@ -31,7 +42,7 @@ def parameters(site: Path) -> dict[str, str]:
         text = (site / "_redirects").read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ValueError(f"{site}: no _redirects here: give the folder of a built site") from None
-    rules = redirects.parse(text)
+    rules = netlify_redirects.parse(text)
     app = [r for r in rules if r.source == APP_RULE]
     if len(app) != 1 or not app[0].proxy or app[0].status != 200:
         raise ValueError(f"{site}/_redirects: no single {APP_RULE} proxy to the dynamic service")
@@ -65,9 +76,46 @@ def parameters(site: Path) -> dict[str, str]:
     return {"Domain": site.name, "AppOriginDomain": origin.hostname or "", "EdgeRules": encoded}
 
 
+# --- invalidations after a deploy -----------------------------------------------------------------
+
+#: CloudFront accepts invalidations for at most 3,000 single paths per distribution in
+#: progress at once; past that, one wildcard (one path, billed once) is the only request that
+#: goes through.
+MAX_PATHS = 3000
+EVERYTHING = "/*"
+#: Characters CloudFront matches as sent: RFC 3986's unreserved and reserved ones. Anything
+#: else (non-ASCII, spaces) must be percent-encoded, as browsers send it.
+_SAFE = "/-._~!$&'()*+,;=:@"
+
+
+def invalidation_paths(keys: Iterable[str]) -> list[str]:
+    """Every URL path of ``keys`` (``/blog/`` and ``/blog/index.html`` for
+    ``blog/index.html``), or ``/*`` when they are more than CloudFront takes at once."""
+    paths = sorted({quote(path, safe=_SAFE) for key in keys for path in url_paths(key)})
+    return [EVERYTHING] if len(paths) > MAX_PATHS else paths
+
+
+def invalidate(cloudfront: Any, distribution: str, paths: list[str]) -> str:
+    """Ask ``distribution`` to drop ``paths`` from its edges; the invalidation's id.
+
+    The caller reference must be new for each request (a repeated one with other paths is an
+    error, with the same paths it returns the old invalidation without doing anything): the
+    paths' digest and the time make it so, and stay the same for botocore's own retries.
+    """
+    digest = hashlib.sha256("\n".join(paths).encode()).hexdigest()[:16]
+    answer = cloudfront.create_invalidation(
+        DistributionId=distribution,
+        InvalidationBatch={
+            "Paths": {"Quantity": len(paths), "Items": paths},
+            "CallerReference": f"floe-{time.time_ns()}-{digest}",
+        },
+    )
+    return answer["Invalidation"]["Id"]
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
-        print("usage: python -m deploy.cloudfront build/DOMAIN", file=sys.stderr)
+        print("usage: python -m publish.cloudfront build/DOMAIN", file=sys.stderr)
         return 2
     try:
         found = parameters(Path(argv[0]).resolve())

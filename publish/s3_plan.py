@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from renderer.deploy.local import HASH_KEY, LocalFile
+from publish.site_files import HASH_KEY, LocalFile
 
 
 @dataclass(frozen=True)

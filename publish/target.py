@@ -10,7 +10,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError
 
 from floe.tenants import Tenant
-from renderer.deploy import DeployError
+from publish import DeployError
 
 #: Requests in flight at once (and connections in each client's pool).
 WORKERS = 16

@@ -8,7 +8,7 @@ tenant's ``/app/*`` rule from the published ``_redirects`` into the checkout's `
 which Netlify reads again for redirects after the build command (README, Netlify). Netlify
 applies ``_redirects`` before ``netlify.toml``, so the rule stays the last one, as it was.
 
-    python -m deploy.netlify_signed build/netlify netlify.toml
+    python -m publish.netlify_signed build/netlify netlify.toml
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import tomlkit
 
-from renderer.deploy import redirects
+from publish import netlify_redirects
 
 #: The Netlify environment variable holding the secret; the service's setting of the same name.
 SIGNING_VARIABLE = "FLOE_NETLIFY_SIGNING_SECRET"
@@ -31,7 +31,7 @@ def sign_app_proxy(publish: Path, config: Path) -> str:
     single such proxy."""
     path = publish / "_redirects"
     text = path.read_text(encoding="utf-8")
-    app = [rule for rule in redirects.parse(text) if rule.source == APP_RULE]
+    app = [rule for rule in netlify_redirects.parse(text) if rule.source == APP_RULE]
     if len(app) != 1 or not app[0].proxy or app[0].status != 200:
         raise ValueError(f"{path}: no single {APP_RULE} proxy to the dynamic service")
     rule = app[0]
@@ -54,7 +54,7 @@ def sign_app_proxy(publish: Path, config: Path) -> str:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
-        print("usage: python -m deploy.netlify_signed PUBLISH_DIR NETLIFY_TOML", file=sys.stderr)
+        print("usage: python -m publish.netlify_signed PUBLISH_DIR NETLIFY_TOML", file=sys.stderr)
         return 2
     try:
         target = sign_app_proxy(Path(argv[0]), Path(argv[1]))

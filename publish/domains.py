@@ -1,8 +1,8 @@
 """The tenants a deploy script may name, read with the standard library only (it runs before
 the dependencies are installed).
 
-    python -m deploy.tenants           # one line per tenant: NAME DOMAIN
-    python -m deploy.tenants NAME      # the domain of NAME, whose site is build/DOMAIN/
+    python -m publish.domains           # one line per tenant: NAME DOMAIN
+    python -m publish.domains NAME      # the domain of NAME, whose site is build/DOMAIN/
 
 An unknown or empty NAME, or a broken site/tenants.toml, exits 2 with the reason on stderr.
 """

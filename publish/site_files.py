@@ -1,5 +1,5 @@
 """What a built site holds, as its bucket should hold it: one object per file, with the hashes a
-deploy compares, the headers of :mod:`renderer.caching`, and the redirects of renamed posts."""
+deploy compares, the headers of :mod:`floe.cache_policy`, and the redirects of renamed posts."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
-from renderer import caching
-from renderer.deploy import DeployError, redirects
+from floe import cache_policy
+from publish import DeployError, netlify_redirects
 
 #: Netlify's rule files: S3 would serve them as pages. On CloudFront the same rules come from
-#: the build's _redirects through the distribution's function (deploy/cloudfront.py).
+#: the build's _redirects through the distribution's function (publish/cloudfront.py).
 NETLIFY_ONLY = frozenset({"_redirects", "_headers"})
 #: Each object's SHA-256, in its metadata (``x-amz-meta-sha256``): S3's ETag is the MD5 only
 #: for single-part uploads without SSE-KMS.
@@ -44,7 +44,7 @@ def scan_site(site: Path) -> dict[str, LocalFile]:
         if key in NETLIFY_ONLY or path.name.startswith(".") or not path.is_file():
             continue
         data = path.read_bytes()
-        served = caching.served("/" + key)
+        served = cache_policy.served("/" + key)
         files[key] = LocalFile(
             key,
             path,
@@ -63,7 +63,7 @@ def alias_redirects(site: Path) -> dict[str, str]:
     post's address, from the ``301!`` rules of the build's own ``_redirects``."""
     rules = site / "_redirects"
     try:
-        parsed = redirects.parse(rules.read_text(encoding="utf-8"))
+        parsed = netlify_redirects.parse(rules.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return {}
     except ValueError as error:

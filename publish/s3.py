@@ -17,13 +17,12 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from floe.assets import PREFIX
-from renderer.deploy import DeployError
-from renderer.deploy.calls import describe, run_all
-from renderer.deploy.cloudfront import invalidate, invalidation_paths
-from renderer.deploy.local import HASH_KEY, LocalFile, scan_site
-from renderer.deploy.plan import Plan, compare, list_bucket, settle
-from renderer.deploy.target import WORKERS
-from renderer.progress import Progress, Silent
+from publish import DeployError
+from publish.aws_calls import Progress, Silent, describe, run_all
+from publish.cloudfront import invalidate, invalidation_paths
+from publish.s3_plan import Plan, compare, list_bucket, settle
+from publish.site_files import HASH_KEY, LocalFile, scan_site
+from publish.target import WORKERS
 
 #: DeleteObjects takes at most a thousand keys a request.
 DELETE_BATCH = 1000
