@@ -10,7 +10,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from renderer.deploy import DeployError
 from renderer.deploy.local import LocalFile
-from renderer.progress import Progress
+from renderer.engine.progress import Progress
 
 T = TypeVar("T")
 

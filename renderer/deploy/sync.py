@@ -23,7 +23,7 @@ from renderer.deploy.cloudfront import invalidate, invalidation_paths
 from renderer.deploy.local import HASH_KEY, LocalFile, scan_site
 from renderer.deploy.plan import Plan, compare, list_bucket, settle
 from renderer.deploy.target import WORKERS
-from renderer.progress import Progress, Silent
+from renderer.engine.progress import Progress, Silent
 
 #: DeleteObjects takes at most a thousand keys a request.
 DELETE_BATCH = 1000

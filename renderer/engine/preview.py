@@ -21,10 +21,10 @@ from jinja2 import TemplateSyntaxError
 from werkzeug.exceptions import InternalServerError
 
 from floe.errors import SourceError
-from renderer.app import create_app
-from renderer.content import ContentReader
-from renderer.paths import ProjectPaths
-from renderer.sources import load_sources
+from renderer.content.corpus import ContentReader
+from renderer.content.sources import load_sources
+from renderer.engine.paths import ProjectPaths
+from renderer.views.app import create_app
 
 PREFIX = "/__floe/"
 POLL_SECONDS = 0.2

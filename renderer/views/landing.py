@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 from flask import Blueprint, abort, current_app, render_template
 
-from renderer import split
-from renderer.assets import manifest
-from renderer.catalog import current_catalog
-from renderer.head import landing_head
+from renderer.content.catalog import current_catalog
+from renderer.views import variant_pages as split
+from renderer.views.asset_urls import manifest
+from renderer.views.seo import landing_head
 
 bp = Blueprint("landing", __name__)
 

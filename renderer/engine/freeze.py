@@ -1,9 +1,9 @@
 """Building sites: freeze each tenant's app into a new build folder, check it, then publish it.
 
 A build is all or nothing: every tenant is frozen and checked first, into a build folder of its
-own; only then does ``build/current`` point at it, in one rename (see :mod:`renderer.output`),
-so a failed or killed build leaves the previous output byte for byte intact, and readers of
-``build/<domain>/`` see every site old or every site new.
+own; only then does ``build/current`` point at it, in one rename (see
+:mod:`renderer.engine.output`), so a failed or killed build leaves the previous output byte
+for byte intact, and readers of ``build/<domain>/`` see every site old or every site new.
 """
 
 from __future__ import annotations
@@ -33,10 +33,11 @@ from flask_frozen import (
 from jinja2 import FileSystemBytecodeCache, TemplateError, TemplateNotFound, TemplateSyntaxError
 
 from floe.errors import Problem, SourceError
-from renderer import assets, blog, fingerprint, landing, output, seo
-from renderer.app import create_app
-from renderer.content import ContentReader
-from renderer.incremental import (
+from renderer.content.corpus import ContentReader
+from renderer.content.record_store import RecordStore, SourceFiles
+from renderer.content.sources import Sources, load_sources
+from renderer.engine import fingerprint, output
+from renderer.engine.build_cache import (
     BuildCache,
     Journal,
     apply_journal,
@@ -49,13 +50,15 @@ from renderer.incremental import (
     save_cache,
     spare_journal,
 )
-from renderer.linkcheck import check_links, internal_links, pack
-from renderer.output import Generations
-from renderer.parallel import default_jobs, fork_each, fork_map
-from renderer.paths import OutsideOutput, ProjectPaths, inside
-from renderer.progress import Progress, Silent
-from renderer.records import RecordStore, SourceFiles
-from renderer.sources import Sources, load_sources
+from renderer.engine.linkcheck import check_links, internal_links, pack
+from renderer.engine.output import Generations
+from renderer.engine.parallel import default_jobs, fork_each, fork_map
+from renderer.engine.paths import OutsideOutput, ProjectPaths, inside
+from renderer.engine.progress import Progress, Silent
+from renderer.views import asset_urls as assets
+from renderer.views import blog, landing
+from renderer.views import crawler_files as seo
+from renderer.views.app import create_app
 
 #: Frozen-Flask settings, chosen so that a mistake fails the build instead of shipping.
 FREEZER_SETTINGS = {
@@ -148,7 +151,7 @@ def build_sites(
     Pages whose inputs did not change since the last build are linked from the current output
     instead of rendered; ``clean`` ignores what the last build left. Raises
     :class:`SourceError` with every problem found; nothing in ``out_dir`` changes then.
-    ``inputs`` (see :mod:`renderer.fingerprint`) is recorded once the build succeeded, so the
+    ``inputs`` (see :mod:`renderer.engine.fingerprint`) is recorded once the build succeeded, so the
     next build with the same inputs can stop at once. ``jobs`` processes (default: one per
     core) convert markdown and render pages; the output is the same for any number.
     """

@@ -13,8 +13,8 @@ from flask import current_app
 
 from floe.errors import Problem
 from floe.tenants import Tenant
-from renderer.content import Corpus, LandingPage, Post, Tag, tag_slug
-from renderer.markdown import POST_LINK
+from renderer.content.corpus import Corpus, LandingPage, Post, Tag, tag_slug
+from renderer.content.markdown import POST_LINK
 
 
 @dataclass

@@ -5,9 +5,12 @@ from __future__ import annotations
 from flask import Flask, render_template
 from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined
 
-from renderer import assets, blog, head, landing, seo
-from renderer.content import tag_slug
-from renderer.sources import Sources
+from renderer.content.corpus import tag_slug
+from renderer.content.sources import Sources
+from renderer.views import asset_urls as assets
+from renderer.views import blog, landing
+from renderer.views import crawler_files as seo
+from renderer.views import seo as head
 
 
 def create_app(tenant: str, sources: Sources) -> Flask:

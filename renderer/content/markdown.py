@@ -24,8 +24,8 @@ from markdown.extensions.toc import TocExtension
 from markdown.treeprocessors import Treeprocessor
 from pygments.formatters import HtmlFormatter
 
-from renderer.parallel import fork_map
-from renderer.progress import Progress, Silent
+from renderer.engine.parallel import fork_map
+from renderer.engine.progress import Progress, Silent
 
 POST_LINK_PREFIX = "floe-post:"
 POST_LINK = re.compile(r'(?P<attr>href|src)="floe-post:(?P<stem>[^"#]*)(?P<fragment>#[^"]*)?"')

@@ -5,7 +5,7 @@ validated, snippets expanded, markdown converted), with everything that record w
 
 - the file's content hash (a file is read and hashed again only when its stat changed, or was
   *racy*: changed too shortly before the last scan for its stat to prove anything, see
-  :mod:`renderer.fingerprint`);
+  :mod:`renderer.engine.fingerprint`);
 - the tenant names (a post's default tenants and the names it may list);
 - the fingerprint of each asset it names (its image, ``/static/`` files in its markdown);
 - the text of each snippet it includes, nested ones too.
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from renderer.fingerprint import Inputs, Stat, is_racy, scan_tree
+from renderer.engine.fingerprint import Inputs, Stat, is_racy, scan_tree
 
 EXTENSION = ".md"
 

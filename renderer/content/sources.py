@@ -12,14 +12,14 @@ from floe.errors import Problem, SourceError
 from floe.experiments import Experiments, load_experiments
 from floe.tenants import TenantRegistry, load_tenants
 from floe.tomlsource import read_toml
-from renderer import split
-from renderer.assets import AssetManifest, read_static
-from renderer.catalog import Catalog, build_catalogs
-from renderer.content import ContentReader, Corpus, load_corpus
-from renderer.markdown import Rendered
-from renderer.paths import ProjectPaths
-from renderer.progress import Progress
-from renderer.records import RecordStore
+from renderer.content.catalog import Catalog, build_catalogs
+from renderer.content.corpus import ContentReader, Corpus, load_corpus
+from renderer.content.markdown import Rendered
+from renderer.content.record_store import RecordStore
+from renderer.engine.paths import ProjectPaths
+from renderer.engine.progress import Progress
+from renderer.views import variant_pages as split
+from renderer.views.asset_urls import AssetManifest, read_static
 
 
 @dataclass
@@ -55,7 +55,7 @@ def load_sources(
 ) -> Sources:
     """Load tenants and content and check them; raise :class:`SourceError` with every problem.
 
-    ``records`` reuses the last build's content records (see :mod:`renderer.records`).
+    ``records`` reuses the last build's content records (see :mod:`renderer.content.record_store`).
     """
     try:
         tenants = load_tenants(paths.tenants_file, display_path="site/tenants.toml")

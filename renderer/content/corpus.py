@@ -1,8 +1,8 @@
 """Writers' content as typed records: posts, landing pages and snippets, validated once per build.
 
-Flask-FlatPages reads ``content/`` (see :mod:`renderer.frontmatter`); this module checks every
-front-matter field, expands snippets and converts markdown once per post, whatever the number
-of tenants it appears on.
+Flask-FlatPages reads ``content/`` (see :mod:`renderer.content.frontmatter`); this module
+checks every front-matter field, expands snippets and converts markdown once per post,
+whatever the number of tenants it appears on.
 """
 
 from __future__ import annotations
@@ -24,17 +24,17 @@ from floe.errors import Problem, SourceError
 from floe.outputpath import HINT as PATH_HINT
 from floe.outputpath import output_path_problem
 from floe.tenants import Tenant
-from renderer.frontmatter import (
+from renderer.content.frontmatter import (
     READ_ENCODING,
     ContentPages,
     FrontMatter,
     SourcePage,
     parse_front_matter,
 )
-from renderer.markdown import Rendered, asset_refs, conversion_key, convert_all
-from renderer.progress import Progress
-from renderer.records import RecordStore, snippet_hashes
-from renderer.snippets import SnippetSource, expand_snippets
+from renderer.content.markdown import Rendered, asset_refs, conversion_key, convert_all
+from renderer.content.record_store import RecordStore, snippet_hashes
+from renderer.content.snippets import SnippetSource, expand_snippets
+from renderer.engine.progress import Progress
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 #: A feed entry id the writer may give: a tag URI (RFC 4151), a URN (RFC 8141) or an https
@@ -265,8 +265,9 @@ def load_corpus(
 
     ``assets`` (fingerprinted files of site/static) lets images and share images be checked
     and given their cacheable URLs. ``conversions`` caches markdown conversions between builds.
-    ``records`` (see :mod:`renderer.records`) holds the last build's records: those made from
-    the same file in the same context are reused, and only the other files are read.
+    ``records`` (see :mod:`renderer.content.record_store`) holds the last build's records:
+    those made from the same file in the same context are reused, and only the other files
+    are read.
     """
     today = today or dt.date.today()
     reader = reader or ContentReader(content_dir)

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from flask import Blueprint, Response, abort, current_app, render_template, request
 
 from floe.security_headers import SECURITY_HEADERS
-from renderer import caching, split
-from renderer.blog import PER_PAGE, page_count
-from renderer.catalog import Catalog, current_catalog
-from renderer.linkcheck import DYNAMIC_PREFIX
+from renderer import caching
+from renderer.content.catalog import Catalog, current_catalog
+from renderer.engine.linkcheck import DYNAMIC_PREFIX
+from renderer.views import variant_pages as split
+from renderer.views.blog import PER_PAGE, page_count
 
 bp = Blueprint("seo", __name__)
 

@@ -9,10 +9,10 @@ from flask import request
 
 from floe.head import Head, ShareImage, page_title
 from floe.tenants import Tenant
-from renderer.assets import AssetManifest
-from renderer.catalog import Catalog
-from renderer.content import LandingPage, Post
-from renderer.markdown import summarize
+from renderer.content.catalog import Catalog
+from renderer.content.corpus import LandingPage, Post
+from renderer.content.markdown import summarize
+from renderer.views.asset_urls import AssetManifest
 
 
 def share_image(tenant: Tenant, assets: AssetManifest, image: str = "") -> ShareImage | None:

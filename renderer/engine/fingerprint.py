@@ -6,8 +6,8 @@ every file under content/ and site/ by path, size, modification and change times
 nanosecond) and inode, as git's index and make do; the renderer's code by content; the versions
 of the libraries that shape the output; and the build's options. The build writes it only after
 it succeeded. Past this shortcut, everything is keyed by content hashes (see
-:mod:`renderer.incremental`); the same stat of each file lets the build skip reading content
-files that did not change (see :mod:`renderer.records`).
+:mod:`renderer.engine.build_cache`); the same stat of each file lets the build skip reading content
+files that did not change (see :mod:`renderer.content.record_store`).
 
 A file modified less than :data:`RACY_NS` before the scan is *racy*, as git calls it: a later
 edit of the same size could keep the same modification time, so its stat proves nothing. Its
@@ -128,7 +128,7 @@ def code_digest() -> str:
     global _code_digest
     if _code_digest is None:
         digest = hashlib.sha256()
-        here = Path(__file__).resolve().parent
+        here = Path(__file__).resolve().parents[1]  # renderer/
         for root in (here, here.parent / "floe"):
             digest.update(f"\0{root.name}\0".encode())
             _hash_code(digest, root)

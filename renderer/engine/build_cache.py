@@ -23,15 +23,16 @@ from typing import Any
 
 from flask import Flask
 
-from renderer import blog, seo
-from renderer.assets import BUNDLE, AssetManifest
-from renderer.catalog import Catalog
-from renderer.content import LandingPage, Post
-from renderer.fingerprint import code_digest
-from renderer.markdown import Rendered
-from renderer.paths import inside
-from renderer.records import Entry, FileState, PackedEntries, remove_unused_shards
-from renderer.sources import Sources
+from renderer.content.catalog import Catalog
+from renderer.content.corpus import LandingPage, Post
+from renderer.content.markdown import Rendered
+from renderer.content.record_store import Entry, FileState, PackedEntries, remove_unused_shards
+from renderer.content.sources import Sources
+from renderer.engine.fingerprint import code_digest
+from renderer.engine.paths import inside
+from renderer.views import blog
+from renderer.views import crawler_files as seo
+from renderer.views.asset_urls import BUNDLE, AssetManifest
 
 CACHE_FORMAT = 3
 _CATALOG_USE = re.compile(r"\bcatalog\b(?:\.(\w+))?")
@@ -62,17 +63,18 @@ class BuildCache:
     related: dict[tuple, list[str]] = field(default_factory=dict)
     #: tenant → URL → page key
     pages: dict[str, dict[str, str]] = field(default_factory=dict)
-    #: tenant → URL of an HTML page → its links (see :func:`renderer.linkcheck.pack`)
+    #: tenant → URL of an HTML page → its links (see :func:`renderer.engine.linkcheck.pack`)
     links: dict[str, dict[str, bytes]] = field(default_factory=dict)
     #: tenant → what the last build changed in its tree
     trees: dict[str, Journal] = field(default_factory=dict)
     #: The build folder (``build/builds/<name>``) these pages, links and trees describe, and
-    #: the one it replaced (see :mod:`renderer.output`).
+    #: the one it replaced (see :mod:`renderer.engine.output`).
     generation: str | None = None
     previous: str | None = None
     #: The records as loaded, to store again only the shards that changed.
     packed: PackedEntries | None = field(default=None, repr=False, compare=False)
-    #: The shard files that hold the records (see :class:`renderer.records.PackedEntries`).
+    #: The shard files that hold the records (see
+    #: :class:`renderer.content.record_store.PackedEntries`).
     record_files: list[str] = field(default_factory=list)
 
     def __getstate__(self) -> dict:
@@ -366,7 +368,7 @@ def apply_journal(journal: Journal, current: Path, staging: Path) -> None:
     """Bring ``staging`` (the spare tree) up to ``current`` by replaying ``journal``.
 
     Written files become hard links to the current ones; only they cost system calls. A name
-    that resolves outside either tree raises :class:`renderer.paths.OutsideOutput` before
+    that resolves outside either tree raises :class:`renderer.engine.paths.OutsideOutput` before
     anything is done with it.
     """
     folders = set()
@@ -429,7 +431,7 @@ def _mirror(source: str, target: str, prefix: str, files: set[str]) -> None:
 
 def remove_files(root: Path, relative: set[str]) -> None:
     """Delete these files under ``root``, and the folders they leave empty (never anything
-    that resolves outside ``root``: :class:`renderer.paths.OutsideOutput`)."""
+    that resolves outside ``root``: :class:`renderer.engine.paths.OutsideOutput`)."""
     folders = set()
     for rel in relative:
         inside(root, rel).unlink(missing_ok=True)
