@@ -143,7 +143,7 @@ def build(
             )
         _warnings(sorted({w for tenant in last["tenants"] for w in tenant.get("warnings", [])}))
         return
-    from renderer.engine.freeze import build_sites
+    from renderer.engine.site_build import build_sites
 
     started = time.perf_counter()
     try:
@@ -289,7 +289,7 @@ def new(paths: ProjectPaths, title: str, tenants: tuple[str, ...]) -> None:
             raise click.BadParameter(
                 f"no tenant named {name!r} (known: {', '.join(registry)})", param_hint="--tenant"
             )
-    from renderer.content.corpus import tag_slug
+    from renderer.content.documents import tag_slug
 
     slug = tag_slug(title)
     if not slug:

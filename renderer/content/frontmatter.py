@@ -7,20 +7,12 @@ every error can name it.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
-from flask_flatpages import FlatPages, Page
 
 from floe.errors import Problem
-from floe.sourcetext import not_utf8, universal_newlines
-
-#: Flask-FlatPages reads files in this encoding: one character per byte, so reading never
-#: fails, and :meth:`ContentPages._parse` decodes the bytes as UTF-8 itself, to report a file
-#: that is not UTF-8 as a problem of that file instead of a traceback.
-READ_ENCODING = "latin-1"
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -39,93 +31,6 @@ def _lenient_timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode):
 
 
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _lenient_timestamp)
-
-
-class SourcePage(Page):
-    """A FlatPages page that also knows where its body starts and what went wrong reading it."""
-
-    def __init__(
-        self,
-        path: str,
-        meta: str,
-        body: str,
-        html_renderer,
-        folder: str,
-        *,
-        body_line: int,
-        has_front_matter: bool,
-        problem: str | None,
-        not_utf8: Problem | None = None,
-    ):
-        super().__init__(path, meta, body, html_renderer, folder)
-        self.body_line = body_line
-        self.has_front_matter = has_front_matter
-        self.split_problem = problem
-        #: Set when the file is not UTF-8 (its ``file`` is the path FlatPages names it by).
-        self.not_utf8 = not_utf8
-
-
-class ContentPages(FlatPages):
-    """FlatPages over ``content/`` reading Jekyll-style front matter."""
-
-    def config(self, key: str):
-        """FlatPages asks its settings once per file; they do not change during a read."""
-        memo = self.__dict__.setdefault("_config_memo", {})
-        if key not in memo:
-            memo[key] = super().config(key)
-        return memo[key]
-
-    def _parse(self, content: str, path: str, rel_path: str) -> SourcePage:
-        """Called by Flask-FlatPages with the file read as :data:`READ_ENCODING`."""
-        try:
-            text = content.encode(READ_ENCODING).decode("utf-8")
-        except UnicodeDecodeError:
-            # The exact byte offset is in the file as it is, before newlines were translated.
-            with open(os.path.join(self.root, path + self.config("extension")), "rb") as file:
-                return self.page_from_bytes(file.read(), path, rel_path)
-        return self.page_from_text(text, path, rel_path)
-
-    def page_from_bytes(self, data: bytes, path: str, rel_path: str) -> SourcePage:
-        """The page of one file's bytes as they are on disk."""
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            return self.unreadable_page(path, rel_path, not_utf8(data, path))
-        return self.page_from_text(universal_newlines(text), path, rel_path)
-
-    def unreadable_page(self, path: str, rel_path: str, problem: Problem | None) -> SourcePage:
-        """An empty page standing for a file that is not UTF-8."""
-        return SourcePage(
-            path,
-            "",
-            "",
-            self._html_renderer(),
-            rel_path,
-            body_line=1,
-            has_front_matter=False,
-            problem=None,
-            not_utf8=problem,
-        )
-
-    def page_from_text(self, text: str, path: str, rel_path: str) -> SourcePage:
-        """The page of one file's ``text`` (decoded, universal newlines)."""
-        meta, body, body_line, problem = split_front_matter(text)
-        return SourcePage(
-            path,
-            meta or "",
-            body,
-            self._html_renderer(),
-            rel_path,
-            body_line=body_line,
-            has_front_matter=meta is not None,
-            problem=problem,
-        )
-
-    def _html_renderer(self):
-        renderer = self.__dict__.get("_renderer")
-        if renderer is None:  # the same for every file
-            renderer = self._renderer = self._smart_html_renderer(self.config("html_renderer"))
-        return renderer
 
 
 def split_front_matter(text: str) -> tuple[str | None, str, int, str | None]:

@@ -13,7 +13,9 @@ from floe.experiments import Experiments, load_experiments
 from floe.tenants import TenantRegistry, load_tenants
 from floe.tomlsource import read_toml
 from renderer.content.catalog import Catalog, build_catalogs
-from renderer.content.corpus import ContentReader, Corpus, load_corpus
+from renderer.content.corpus import load_corpus
+from renderer.content.documents import Corpus
+from renderer.content.flatpages_adapter import ContentReader
 from renderer.content.markdown import Rendered
 from renderer.content.record_store import RecordStore
 from renderer.engine.paths import ProjectPaths

@@ -1,46 +1,28 @@
-"""Incremental builds: what each page depends on, and the cache that remembers it.
+"""The build cache: what the last successful build knew, and the trees it left.
 
-Every page of a tenant gets a key, a digest of everything its HTML depends on: the code, the
-tenant's settings, the templates it renders with (and the assets they name), and the content
-it shows. A page whose key matches the last build's is not rendered again: its file is linked
-from the current output. When a template depends on something this module cannot see, the
-page depends on the whole catalog, so a build is never stale, only slower.
+It holds the content records and conversions (see :mod:`renderer.content.record_store`), each
+page's key (see :mod:`renderer.engine.page_keys`) and links, and the journal of what the last
+build changed in each tenant's tree, so the next build starts from the tree it replaced.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
-import hashlib
 import os
 import pickle
-import re
 import shutil
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from flask import Flask
-
-from renderer.content.catalog import Catalog
-from renderer.content.corpus import LandingPage, Post
 from renderer.content.markdown import Rendered
 from renderer.content.record_store import Entry, FileState, PackedEntries, remove_unused_shards
-from renderer.content.sources import Sources
 from renderer.engine.fingerprint import code_digest
 from renderer.engine.paths import inside
-from renderer.views import blog
-from renderer.views import crawler_files as seo
-from renderer.views.asset_urls import BUNDLE, AssetManifest
 
-CACHE_FORMAT = 3
-_CATALOG_USE = re.compile(r"\bcatalog\b(?:\.(\w+))?")
-#: extends/include/import/from: a quoted name, or anything else (chosen at run time).
-_TEMPLATE_REF = re.compile(
-    r"\{%-?\s*(?:extends|include|import|from)\s+(?:['\"]([^'\"]+)['\"]|([^'\"\s][^%]*))"
-)
-_ASSET_USE = re.compile(r"\basset(?:_url)?\(\s*(?:'([^']*)'|\"([^\"]*)\"|([^)]*))\)")
+#: Bumped whenever what the cache holds, or how its keys are made, changes: a cache of
+#: another format is ignored (the next build is a full one).
+CACHE_FORMAT = 4
 
 
 def code_version() -> str:
@@ -116,203 +98,6 @@ def save_cache(path: Path, cache: BuildCache) -> None:
         pickle.dump(cache, file, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(temporary, path)
     remove_unused_shards(path.parent, cache.record_files)
-
-
-def _digest(*parts: Any) -> str:
-    return hashlib.sha256(repr(parts).encode()).hexdigest()
-
-
-class _LazyDigests:
-    """Digests of parts of the catalog, computed only when a template uses that part."""
-
-    def __init__(self, **parts: Callable[[], str]):
-        self._parts, self._done = parts, {}
-
-    def get(self, part: str, default: str | None = None) -> str:
-        name = part if part in self._parts else "everything"
-        if name not in self._done:
-            self._done[name] = self._parts[name]()
-        return self._done[name]
-
-
-class TemplateDependencies:
-    """The templates a page renders with (extends, includes, imports), and what they use."""
-
-    def __init__(self, app: Flask, manifest: AssetManifest, catalog_digests: _LazyDigests):
-        self.env = app.jinja_env
-        self.manifest = manifest
-        self.catalog_digests = catalog_digests
-        self._memo: dict[str, str] = {}
-
-    def digest(self, name: str) -> str:
-        if name not in self._memo:
-            self._memo[name] = self._closure_digest(name)
-        return self._memo[name]
-
-    def _closure_digest(self, top: str) -> str:
-        digest = hashlib.sha256()
-        seen: set[str] = set()
-        pending = [top]
-        while pending:
-            name = pending.pop()
-            if name in seen:
-                continue
-            seen.add(name)
-            source, filename, _ = self.env.loader.get_source(self.env, name)
-            digest.update(f"{name}\0{filename}\0{source}\0".encode())
-            for literal, dynamic in _TEMPLATE_REF.findall(source):
-                if dynamic:  # a template chosen at run time: depend on all of them
-                    digest.update(self._all_templates().encode())
-                else:
-                    pending.append(literal)
-            for match in _ASSET_USE.finditer(source):
-                literal = match.group(1) or match.group(2)
-                if literal and literal in self.manifest:
-                    digest.update(self.manifest[literal].url.encode())
-                else:  # asset(tenant.logo) and the like: depend on every asset
-                    digest.update(" ".join(a.url for a in self.manifest).encode())
-            for match in _CATALOG_USE.finditer(source):
-                digest.update(self.catalog_digests.get(match.group(1) or "everything").encode())
-        return digest.hexdigest()
-
-    def _all_templates(self) -> str:
-        return _digest(
-            *(self.env.loader.get_source(self.env, n)[0] for n in sorted(self.env.list_templates()))
-        )
-
-
-def _summary(post: Post) -> str:
-    """What listings show of a post (a digest)."""
-    return post.listing_digest
-
-
-def _full(post: Post, catalog: Catalog) -> tuple:
-    """Everything a post's own page and the feed show of it, on this tenant."""
-    rendered = post.rendered
-    return (
-        _summary(post),
-        post.tenants,
-        post.aliases,
-        post.image,
-        rendered.digest if rendered else "",
-        tuple(sorted(catalog.links.get(post.file, {}).items())),
-    )
-
-
-class _FullDigests:
-    """The digest of :func:`_full` for each post of one tenant, computed once."""
-
-    def __init__(self, catalog: Catalog):
-        self.catalog = catalog
-        self._done: dict[str, str] = {}
-
-    def __call__(self, post: Post) -> str:
-        found = self._done.get(post.file)
-        if found is None:
-            found = self._done[post.file] = _digest(_full(post, self.catalog))
-        return found
-
-
-def _landing(page: LandingPage, catalog: Catalog) -> tuple:
-    first = page.rendered.first_paragraph if page.rendered else ""
-    return (
-        tuple(sorted(catalog.links.get(page.file, {}).items())),
-        page.name,
-        page.title,
-        page.description,
-        page.template,
-        tuple(sorted((page.hero or {}).items())),
-        catalog.body(page),
-        first,
-    )
-
-
-def page_keys(app: Flask, sources: Sources, tenant: str) -> dict[str, str]:
-    """The key of every URL of ``tenant``: a page whose key is unchanged is not rendered again.
-
-    A URL missing from the result is always rendered.
-    """
-    catalog = sources.catalogs[tenant]
-    manifest = sources.manifests[tenant]
-    settings = sources.tenants[tenant]
-    posts = catalog.posts
-    tags_overview = tuple((t.slug, t.name, len(t.posts)) for t in catalog.tags.values())
-    full = _FullDigests(catalog)
-    catalog_digests = _LazyDigests(
-        tags=lambda: _digest(tags_overview),
-        everything=lambda: _digest(
-            tuple(full(p) for p in posts),
-            tuple(_landing(p, catalog) for p in catalog.pages.values()),
-            tags_overview,
-        ),
-    )
-    templates = TemplateDependencies(app, manifest, catalog_digests)
-    # Tenants are hashed in many keys: their text once.
-    tenant_text = {key: _digest(repr(value)) for key, value in sources.tenants.items()}
-    shared_assets = tuple(
-        manifest[n].url for n in (BUNDLE, settings.logo, settings.image) if n and n in manifest
-    )
-    tests = tuple(repr(e) for e in sources.experiments.values() if tenant in e.tenants)
-    base = _digest(code_version_cached(), tenant_text[tenant], shared_assets, tests)
-    keys: dict[str, str] = {}
-
-    recent = tuple(_summary(p) for p in posts[:3])
-    for page in catalog.pages.values():
-        keys[page.url] = _digest(
-            base, templates.digest(page.template), _landing(page, catalog), recent
-        )
-
-    last = blog.page_count(len(posts))
-    for number in range(1, last + 1):
-        shown = tuple(
-            _summary(p) for p in posts[(number - 1) * blog.PER_PAGE : number * blog.PER_PAGE]
-        )
-        url = "/blog/" if number == 1 else f"/blog/page/{number}/"
-        keys[url] = _digest(base, templates.digest("blog_index.html"), number, last, shown)
-
-    post_template = templates.digest("post.html")
-    for post in posts:
-        home = tenant_text[post.canonical_tenant]
-        related = tuple(_summary(p) for p in catalog.related(post))
-        keys[post.url] = _digest(
-            base,
-            post_template,
-            full(post),
-            related,
-            home,
-            manifest[post.image].url if post.image.startswith("/static/") else "",
-        )
-
-    tag_template = templates.digest("tag.html")
-    for tag in catalog.tags.values():
-        keys[tag.url] = _digest(base, tag_template, tag.name, tuple(_summary(p) for p in tag.posts))
-
-    keys["/feed.xml"] = _digest(
-        base, templates.digest("feed.xml"), tuple(full(p) for p in posts[: seo.FEED_SIZE])
-    )
-    entries = tuple(f"{e.loc} {e.lastmod}" for e in seo.sitemap_entries(catalog))
-    if len(entries) <= seo.SITEMAP_LIMIT:
-        keys["/sitemap.xml"] = _digest(base, templates.digest("sitemap.xml"), entries)
-    else:
-        limit = seo.SITEMAP_LIMIT
-        keys["/sitemap.xml"] = _digest(base, templates.digest("sitemap_index.xml"), entries)
-        for number in range(1, (len(entries) + limit - 1) // limit + 1):
-            part = entries[(number - 1) * limit : number * limit]
-            keys[f"/sitemap-{number}.xml"] = _digest(base, templates.digest("sitemap.xml"), part)
-    for asset in manifest:  # content-addressed: an existing file is the right one
-        keys[asset.url] = asset.url
-    aliases = tuple(sorted((alias, post.url) for alias, post in catalog.aliases.items()))
-    keys["/robots.txt"] = _digest(base)
-    keys["/_redirects"] = _digest(base, aliases)
-    keys["/_headers"] = _digest(base)
-    keys["/404.html"] = _digest(base, templates.digest("404.html"))
-    alias_template = templates.digest("alias.html")
-    for alias, post in catalog.aliases.items():
-        home = tenant_text[post.canonical_tenant]
-        keys[seo.alias_rule(alias)] = _digest(
-            base, alias_template, alias, post.url, post.title, home
-        )
-    return keys
 
 
 _code_version: str | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, render_template
 from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined
 
-from renderer.content.corpus import tag_slug
+from renderer.content.documents import tag_slug
 from renderer.content.sources import Sources
 from renderer.views import asset_urls as assets
 from renderer.views import blog, landing

@@ -16,6 +16,7 @@ from renderer.content.catalog import Catalog, current_catalog
 from renderer.engine.linkcheck import DYNAMIC_PREFIX
 from renderer.views import variant_pages as split
 from renderer.views.blog import PER_PAGE, page_count
+from renderer.views.seo import is_canonical_copy, post_canonical_url
 
 bp = Blueprint("seo", __name__)
 
@@ -48,7 +49,9 @@ def sitemap_entries(catalog: Catalog) -> list[SitemapEntry]:
             SitemapEntry(base + url, max((p.last_modified for p in shown), default=None))
         )
     entries += [
-        SitemapEntry(base + p.url, p.last_modified) for p in posts if catalog.is_canonical(p)
+        SitemapEntry(base + p.url, p.last_modified)
+        for p in posts
+        if is_canonical_copy(p, catalog.tenant)
     ]
     entries += [
         SitemapEntry(base + tag.url, max(p.last_modified for p in tag.posts))
@@ -157,8 +160,8 @@ def alias_page() -> str:
     post = catalog.aliases.get(request.path) or catalog.aliases.get(request.path.rstrip("/"))
     if post is None:
         abort(404)
-    home = current_app.extensions["floe.sources"].tenants[post.canonical_tenant]
-    return render_template("alias.html", post=post, canonical=home.base_url + post.url)
+    tenants = current_app.extensions["floe.sources"].tenants
+    return render_template("alias.html", post=post, canonical=post_canonical_url(post, tenants))
 
 
 def alias_rule(alias: str) -> str:

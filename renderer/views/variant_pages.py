@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from floe.errors import Problem
 from floe.experiments import OUTSIDE, Experiments, assignment_cookie
 from floe.tenants import Tenant
-from renderer.content.corpus import LandingPage
+from renderer.content.documents import LandingPage
 
 EXPERIMENTS_FILE = "site/experiments.toml"
 FORCE = "floe_force"
