@@ -1,8 +1,8 @@
-"""Reading content files: Flask-FlatPages with front matter whose lines are known.
+"""Front matter whose lines are known: each file split into YAML front matter (between two
+``---`` lines) and markdown body, remembering the line each starts on, and the YAML parsed
+with the line of every field, so that every error can name it.
 
-Flask-FlatPages finds and caches the files; this module splits each into YAML front matter
-(between two ``---`` lines) and markdown body, remembering the line each starts on so that
-every error can name it.
+Flask-FlatPages finds and caches the files (see :mod:`renderer.content.flatpages_adapter`).
 """
 
 from __future__ import annotations

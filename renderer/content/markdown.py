@@ -2,8 +2,8 @@
 
 Python-Markdown with fenced code highlighted by Pygments, tables, footnotes and a table of
 contents with heading anchors. Links to another post by its file (``[text](other-post.md)``)
-become placeholders that each tenant resolves (see :mod:`renderer.links`), so a post shared by
-several tenants is converted once.
+become placeholders that each tenant resolves (see :mod:`renderer.content.catalog`), so a post
+shared by several tenants is converted once.
 """
 
 from __future__ import annotations

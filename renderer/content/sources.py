@@ -12,6 +12,7 @@ from floe.errors import Problem, SourceError
 from floe.experiments import Experiments, load_experiments
 from floe.tenants import TenantRegistry, load_tenants
 from floe.tomlsource import read_toml
+from renderer.content import variant_files
 from renderer.content.catalog import Catalog, build_catalogs
 from renderer.content.corpus import load_corpus
 from renderer.content.documents import Corpus
@@ -20,7 +21,6 @@ from renderer.content.markdown import Rendered
 from renderer.content.record_store import RecordStore
 from renderer.engine.paths import ProjectPaths
 from renderer.engine.progress import Progress
-from renderer.views import variant_pages as split
 from renderer.views.asset_urls import AssetManifest, read_static
 
 
@@ -132,19 +132,19 @@ def load_sources(
 
 def _experiments(
     paths: ProjectPaths, tenants: TenantRegistry, corpus: Corpus, problems: list[Problem]
-) -> tuple[Experiments, split.VariantPlan]:
+) -> tuple[Experiments, variant_files.VariantPlan]:
     """site/experiments.toml, checked against the pages; which variant files to render where."""
     pages = {
         key: {p.base for p in corpus.pages if p.tenant == key and not p.variant} for key in tenants
     }
     try:
         experiments = load_experiments(
-            paths.experiments_file, tenants, pages, display_path=split.EXPERIMENTS_FILE
+            paths.experiments_file, tenants, pages, display_path=variant_files.EXPERIMENTS_FILE
         )
     except SourceError as exc:  # reported alone: variant files would only add noise
         problems.extend(exc.problems)
-        return Experiments({}), split.VariantPlan()
-    plan = split.plan_variants(experiments, corpus.pages)
+        return Experiments({}), variant_files.VariantPlan()
+    plan = variant_files.plan_variants(experiments, corpus.pages)
     problems.extend(plan.problems)
     return experiments, plan
 

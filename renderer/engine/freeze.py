@@ -34,9 +34,7 @@ from renderer.engine.page_keys import page_keys
 from renderer.engine.parallel import fork_map
 from renderer.engine.paths import OutsideOutput, inside
 from renderer.engine.progress import Progress
-from renderer.views import asset_urls as assets
-from renderer.views import blog, landing
-from renderer.views import crawler_files as seo
+from renderer.views import asset_urls, blog, crawler_files, landing
 from renderer.views.app import create_app
 
 #: Frozen-Flask settings, chosen so that a mistake fails the build instead of shipping.
@@ -172,7 +170,9 @@ def plan_tenant(
     # Exceptions reach the freezer (instead of becoming a 500 page) so they can be reported.
     app.config.update(FREEZER_SETTINGS, FREEZER_DESTINATION=str(staging), PROPAGATE_EXCEPTIONS=True)
     with app.test_request_context():
-        every_url = list(dict.fromkeys(u for m in (landing, blog, assets, seo) for u in m.urls()))
+        every_url = list(
+            dict.fromkeys(u for m in (landing, blog, asset_urls, crawler_files) for u in m.urls())
+        )
     files = {url: url_file(url) for url in every_url}
     unchanged = {
         url
@@ -225,7 +225,9 @@ def _outside(staging: Path, files: dict[str, str], to_write: set[str], catalog) 
 def page_sources(catalog) -> dict[str, str]:
     """Each page's URL (aliases' too) → the content file it comes from."""
     sources = {r.url: r.file for r in [*catalog.posts, *catalog.pages.values()]}
-    sources.update((seo.alias_rule(alias), post.file) for alias, post in catalog.aliases.items())
+    sources.update(
+        (crawler_files.alias_rule(alias), post.file) for alias, post in catalog.aliases.items()
+    )
     return sources
 
 

@@ -21,8 +21,7 @@ from renderer.content.documents import LandingPage, Post
 from renderer.content.sources import Sources
 from renderer.engine.build_cache import code_version_cached
 from renderer.engine.cache_keys import digest
-from renderer.views import blog
-from renderer.views import crawler_files as seo
+from renderer.views import blog, crawler_files
 from renderer.views.asset_urls import BUNDLE, AssetManifest
 
 #: The template functions that name an asset (see :func:`renderer.views.app.create_app`).
@@ -231,13 +230,13 @@ def page_keys(app: Flask, sources: Sources, tenant: str) -> dict[str, str]:
         keys[tag.url] = digest(base, tag_template, tag.name, tuple(_summary(p) for p in tag.posts))
 
     keys["/feed.xml"] = digest(
-        base, templates.digest("feed.xml"), tuple(full(p) for p in posts[: seo.FEED_SIZE])
+        base, templates.digest("feed.xml"), tuple(full(p) for p in posts[: crawler_files.FEED_SIZE])
     )
-    entries = tuple(f"{e.loc} {e.lastmod}" for e in seo.sitemap_entries(catalog))
-    if len(entries) <= seo.SITEMAP_LIMIT:
+    entries = tuple(f"{e.loc} {e.lastmod}" for e in crawler_files.sitemap_entries(catalog))
+    if len(entries) <= crawler_files.SITEMAP_LIMIT:
         keys["/sitemap.xml"] = digest(base, templates.digest("sitemap.xml"), entries)
     else:
-        limit = seo.SITEMAP_LIMIT
+        limit = crawler_files.SITEMAP_LIMIT
         keys["/sitemap.xml"] = digest(base, templates.digest("sitemap_index.xml"), entries)
         for number in range(1, (len(entries) + limit - 1) // limit + 1):
             part = entries[(number - 1) * limit : number * limit]
@@ -252,7 +251,7 @@ def page_keys(app: Flask, sources: Sources, tenant: str) -> dict[str, str]:
     alias_template = templates.digest("alias.html")
     for alias, post in catalog.aliases.items():
         home = tenant_text[post.canonical_tenant]
-        keys[seo.alias_rule(alias)] = digest(
+        keys[crawler_files.alias_rule(alias)] = digest(
             base, alias_template, alias, post.url, post.title, home
         )
     return keys

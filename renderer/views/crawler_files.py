@@ -14,7 +14,7 @@ from floe.security_headers import SECURITY_HEADERS
 from renderer import caching
 from renderer.content.catalog import Catalog, current_catalog
 from renderer.engine.linkcheck import DYNAMIC_PREFIX
-from renderer.views import variant_pages as split
+from renderer.views import variant_pages
 from renderer.views.blog import PER_PAGE, page_count
 from renderer.views.seo import is_canonical_copy, post_canonical_url
 
@@ -136,7 +136,9 @@ def netlify_redirects() -> Response:
     for alias, post in sorted(catalog.aliases.items()):
         # Forced: the fallback page at the alias would otherwise shadow the rule on Netlify.
         lines.append(f"{alias}  {post.url}  301!")
-    lines += split.redirect_rules(current_app.extensions["floe.experiments"], catalog.tenant)
+    lines += variant_pages.redirect_rules(
+        current_app.extensions["floe.experiments"], catalog.tenant
+    )
     lines.append(f"{DYNAMIC_PREFIX}*  {catalog.tenant.dynamic_origin}{DYNAMIC_PREFIX}:splat  200")
     return _text("\n".join(lines) + "\n")
 
