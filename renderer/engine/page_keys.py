@@ -10,11 +10,12 @@ page depends on the whole catalog, so a build is never stale, only slower. Keys 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask
-from jinja2 import TemplateSyntaxError, meta, nodes
+from jinja2 import Environment, TemplateSyntaxError, meta, nodes
 
 from renderer.content.catalog import Catalog
 from renderer.content.documents import LandingPage, Post
@@ -74,22 +75,21 @@ class TemplateDependencies:
             assert self.env.loader is not None
             source, filename, _ = self.env.loader.get_source(self.env, name)
             parts.append((name, filename, source))
-            try:
-                tree = self.env.parse(source, name, filename)
-            except TemplateSyntaxError:  # reported when the page renders
+            uses = template_uses(self.env, name, filename, source)
+            if uses is None:  # Jinja cannot parse it: reported when the page renders
                 parts.append(self._all_templates())
                 continue
-            for referenced in meta.find_referenced_templates(tree):
+            for referenced in uses.templates:
                 if referenced is None:  # a template chosen at run time: depend on all of them
                     parts.append(self._all_templates())
                 else:
                     pending.append(referenced)
-            for asset in _asset_uses(tree):
+            for asset in uses.assets:
                 if asset is not None and asset in self.manifest:
                     parts.append(self.manifest[asset].url)
                 else:  # asset(tenant.logo) and the like: depend on every asset
                     parts.append([a.url for a in self.manifest])
-            for part in _catalog_uses(tree):
+            for part in uses.catalog:
                 parts.append(self.catalog_digests.get(part))
         return digest(parts)
 
@@ -100,27 +100,53 @@ class TemplateDependencies:
         )
 
 
-def _asset_uses(tree: nodes.Template) -> Iterator[str | None]:
-    """The asset each ``asset(…)``/``asset_url(…)`` call names, None for one chosen at run time."""
-    for call in tree.find_all(nodes.Call):
-        if isinstance(call.node, nodes.Name) and call.node.name in ASSET_FUNCTIONS:
-            first = call.args[0] if call.args else None
-            literal = first.value if isinstance(first, nodes.Const) else None
-            yield literal if isinstance(literal, str) and literal else None
+@dataclass(frozen=True)
+class TemplateUses:
+    """What one template's source names: other templates (None: chosen at run time), assets
+    (None: named at run time) and parts of the catalog (``everything`` for the whole)."""
+
+    templates: tuple[str | None, ...]
+    assets: tuple[str | None, ...]
+    catalog: tuple[str, ...]
 
 
-def _catalog_uses(tree: nodes.Template) -> Iterator[str]:
-    """The parts of the catalog a template reads (``catalog.tags`` → ``tags``), and
-    ``everything`` when it uses the catalog otherwise."""
-    names = sum(1 for n in tree.find_all(nodes.Name) if n.name == "catalog")
-    parts = [
-        n.attr
-        for n in tree.find_all(nodes.Getattr)
-        if isinstance(n.node, nodes.Name) and n.node.name == "catalog"
-    ]
-    yield from parts
-    if names > len(parts):
-        yield "everything"
+#: Templates are parsed once per process, whatever the number of tenants that use them.
+_uses: dict[tuple[str, str | None, str], TemplateUses | None] = {}
+
+
+def template_uses(
+    env: Environment, name: str, filename: str | None, source: str
+) -> TemplateUses | None:
+    """What the template ``source`` uses, from Jinja's syntax tree; None if it does not parse."""
+    key = (name, filename, source)
+    if key not in _uses:
+        try:
+            tree = env.parse(source, name, filename)
+        except TemplateSyntaxError:
+            _uses[key] = None
+        else:
+            _uses[key] = _read_uses(tree)
+    return _uses[key]
+
+
+def _read_uses(tree: nodes.Template) -> TemplateUses:
+    assets: list[str | None] = []
+    catalog: list[str] = []
+    names = 0
+    for node in tree.find_all((nodes.Call, nodes.Name, nodes.Getattr)):
+        if isinstance(node, nodes.Call):
+            if isinstance(node.node, nodes.Name) and node.node.name in ASSET_FUNCTIONS:
+                first = node.args[0] if node.args else None
+                literal = first.value if isinstance(first, nodes.Const) else None
+                assets.append(literal if isinstance(literal, str) and literal else None)
+        elif isinstance(node, nodes.Name):
+            names += node.name == "catalog"
+        elif isinstance(node.node, nodes.Name) and node.node.name == "catalog":
+            catalog.append(node.attr)  # catalog.tags → tags
+    if names > len(catalog):  # the catalog used otherwise than by one of its parts
+        catalog.append("everything")
+    templates = tuple(meta.find_referenced_templates(tree))
+    return TemplateUses(templates, tuple(assets), tuple(catalog))
 
 
 def _summary(post: Post) -> str:
