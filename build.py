@@ -18,8 +18,8 @@ import click
 
 from floe.errors import SourceError
 from floe.tenants import load_tenants
-from renderer import fingerprint
-from renderer.paths import ProjectPaths
+from renderer.engine import fingerprint
+from renderer.engine.paths import ProjectPaths
 
 # The renderer (Flask, Markdown, Pygments …) is imported by the commands that need it, so that
 # a rebuild with nothing to do answers before loading it.
@@ -143,7 +143,7 @@ def build(
             )
         _warnings(sorted({w for tenant in last["tenants"] for w in tenant.get("warnings", [])}))
         return
-    from renderer.freeze import build_sites
+    from renderer.engine.site_build import build_sites
 
     started = time.perf_counter()
     try:
@@ -238,7 +238,7 @@ def serve(paths: ProjectPaths, tenant: str | None, port: int, no_drafts: bool) -
     Pages are rendered on request, drafts and scheduled posts included. Save a post, snippet,
     template or TOML file and the open page refreshes; a mistake is shown in the page.
     """
-    from renderer.preview import serve as run_preview
+    from renderer.engine.preview import serve as run_preview
 
     registry = load_tenants(paths.tenants_file, display_path="site/tenants.toml")
     name = tenant or next(iter(registry))
@@ -257,7 +257,7 @@ def check(paths: ProjectPaths) -> None:
     Drafts and scheduled posts are checked too. Exits 1 when anything is wrong, so it can run
     as a pre-commit hook.
     """
-    from renderer.sources import load_sources
+    from renderer.content.sources import load_sources
 
     try:
         sources = load_sources(paths, drafts=True)
@@ -289,7 +289,7 @@ def new(paths: ProjectPaths, title: str, tenants: tuple[str, ...]) -> None:
             raise click.BadParameter(
                 f"no tenant named {name!r} (known: {', '.join(registry)})", param_hint="--tenant"
             )
-    from renderer.content import tag_slug
+    from renderer.content.documents import tag_slug
 
     slug = tag_slug(title)
     if not slug:
@@ -366,7 +366,7 @@ def experiment_stop(paths: ProjectPaths, key: str, winner: str | None) -> None:
 @click.pass_obj
 def list_posts(paths: ProjectPaths, tenants: tuple[str, ...]) -> None:
     """List posts per tenant, newest first: live, draft or scheduled, with their dates."""
-    from renderer.sources import load_sources
+    from renderer.content.sources import load_sources
 
     try:
         sources = load_sources(paths, drafts=True)

@@ -6,7 +6,7 @@
 Builds a deterministic corpus (bench/corpus.py) once, then reads the links of every built HTML
 page of both tenants, as the build's link check does, (a) with the regular expression over
 the page bytes that the build used before (kept here as the baseline), (b) with lxml.html's
-iterlinks() and (c) with renderer.linkcheck (lxml's parser, one pass over the elements);
+iterlinks() and (c) with renderer.engine.linkcheck (lxml's parser, one pass over the elements);
 then the whole check_links() of both sites with each. Prints each figure and its ratio to the
 baseline, measured in the same run.
 """
@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import lxml.html
 
 from bench.corpus import generate
-from renderer import linkcheck
+from renderer.engine import linkcheck
 
 REPO = Path(__file__).resolve().parent.parent
 TODAY = "2026-11-21"
@@ -59,7 +59,7 @@ _HTML_PARSER = lxml.html.HTMLParser(encoding="utf-8")
 
 def iterlinks_links(html: bytes) -> Iterator[str]:
     """lxml's own ``iterlinks()`` (with srcset and poster, which it does not list): the same
-    links as renderer.linkcheck, for comparison."""
+    links as renderer.engine.linkcheck, for comparison."""
     document = lxml.html.document_fromstring(html, parser=_HTML_PARSER)
     for _element, _attribute, link, _position in document.iterlinks():
         yield link
@@ -130,7 +130,7 @@ def main() -> None:
             label = {
                 "regex": "(a) regex (baseline)",
                 "iterlinks": "(b) lxml iterlinks()",
-                "lxml": "(c) renderer.linkcheck",
+                "lxml": "(c) renderer.engine.linkcheck",
             }[name]
             print(
                 f"{label:24} | {read:8.3f} s {read / base_read:5.2f}x | "

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from renderer import catalog as catalog_module
-from renderer.freeze import SiteFreezer, _FreezeFailed
-from renderer.incremental import Journal, apply_journal, remove_files
-from renderer.paths import OutsideOutput, inside
+from renderer.content import catalog as catalog_module
+from renderer.engine.build_cache import Journal, apply_journal, remove_files
+from renderer.engine.freeze import SiteFreezer, _FreezeFailed
+from renderer.engine.paths import OutsideOutput, inside
 from tests.conftest import Project
 
 #: From the staging folder build/.staging-…/, two levels up is the project itself.

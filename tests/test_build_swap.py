@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from renderer.output import CRASH_VARIABLE
+from renderer.engine.output import CRASH_VARIABLE
 from tests.conftest import REPO, TODAY, Project, published_files
 
 DOMAINS = ("tallystack.example", "teams.tallystack.example")

@@ -20,7 +20,7 @@ from dynamic.split import VISITOR_COOKIE
 from floe.security_headers import SECURITY_HEADERS
 from publish import cloudfront
 from publish import netlify_headers as headers
-from renderer.split import FORCE
+from renderer.views.variant_pages import FORCE
 from tests import test_mail
 from tests.browser import node_json, require
 from tests.conftest import REPO, Project

@@ -263,7 +263,8 @@ def test_failed_incremental_build_leaves_output_and_cache(sample: Project) -> No
 def test_parallel_build_equals_serial_build(tmp_path: Path, monkeypatch) -> None:
     """Enough posts that markdown conversion and rendering both go to worker processes."""
     from bench.corpus import generate
-    from renderer import freeze, markdown, parallel
+    from renderer.content import markdown
+    from renderer.engine import freeze, parallel
 
     forked = []
 
@@ -353,15 +354,15 @@ def test_a_second_build_of_the_same_output_waits_for_the_first(sample: Project) 
     assert "Waiting for another build" in err and (sample.site() / "index.html").is_file()
 
 
-# --- the content records kept between builds (renderer/records.py) ---------------------------
+# --- the content records kept between builds (renderer/content/record_store.py) ---------------------------
 
 
 def test_records_read_content_as_flatpages_does(sample: Project) -> None:
     """Reading only changed files gives the same records as Flask-FlatPages reading them all,
     line endings, byte order marks and all."""
     from floe.tenants import load_tenants
-    from renderer.content import load_corpus
-    from renderer.records import RecordStore, SourceFiles
+    from renderer.content.corpus import load_corpus
+    from renderer.content.record_store import RecordStore, SourceFiles
 
     sample.write(
         "content/posts/windows-lines.md",
@@ -386,7 +387,7 @@ def test_records_read_content_as_flatpages_does(sample: Project) -> None:
 def freeze_stat(monkeypatch, path: Path) -> None:
     """Make the scan see ``path`` with the same size and times whatever happens to it, as on a
     file system whose clock ticks too slowly to tell two writes apart."""
-    from renderer import fingerprint
+    from renderer.engine import fingerprint
 
     original = fingerprint.scan_tree
     relative = path.relative_to(path.parents[2]).as_posix()  # content/posts/x.md
@@ -422,7 +423,7 @@ def test_an_edit_that_restores_the_modification_time_is_caught(
     sample: Project, tmp_path: Path, monkeypatch
 ) -> None:
     """Tools that put a file's old modification time back cannot put back its change time."""
-    from renderer import fingerprint
+    from renderer.engine import fingerprint
 
     monkeypatch.setattr(fingerprint, "RACY_NS", 0)  # no file counts as racy: stat only
     assert sample.build().exit_code == 0
@@ -536,7 +537,7 @@ def _square_or_fail(offset: int, item: int) -> int:
 
 
 def test_fork_each_keeps_order_and_raises_what_a_process_raised() -> None:
-    from renderer.parallel import fork_each
+    from renderer.engine.parallel import fork_each
 
     assert fork_each(_square_or_fail, 1, [1, 2, 3]) == [2, 5, 10]
     with pytest.raises(ValueError, match="negative: -2"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from renderer.linkcheck import internal_links, iter_links, srcset_urls
+from renderer.engine.linkcheck import internal_links, iter_links, srcset_urls
 from tests.conftest import Project
 
 CODE_POST = """Link to the prices page with `<a href="/prices">` in your template, or:

@@ -12,7 +12,7 @@ import lxml.html
 import pytest
 from lxml import etree
 
-from renderer import seo
+from renderer.views import crawler_files as seo
 from tests.conftest import TODAY, Project
 
 TENANTS = {"freelancers": "tallystack.example", "agencies": "teams.tallystack.example"}

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 import pytest
 
 from floe.errors import SourceError
-from renderer.snippets import MAX_DEPTH, SnippetSource, expand_snippets
+from renderer.content.snippets import MAX_DEPTH, SnippetSource, expand_snippets
 from tests.conftest import Project
 
 

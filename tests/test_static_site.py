@@ -6,7 +6,7 @@ import lxml.html
 import pytest
 
 from floe.tenants import load_tenants
-from renderer.content import load_corpus
+from renderer.content.corpus import load_corpus
 from tests.conftest import REPO, TODAY, Project
 
 TENANTS = ("freelancers", "agencies")

@@ -1,18 +1,51 @@
-"""What goes in each page's <head> for search engines and sharing: title, description,
-canonical URL, Open Graph and Twitter tags, and JSON-LD structured data."""
+"""SEO: how each page's canonical URL is chosen, and what goes in its <head> for search
+engines and sharing (title, description, canonical URL, Open Graph and Twitter tags, JSON-LD).
+
+The canonical URL (``<link rel="canonical">``, ``og:url``, JSON-LD ``url``) of
+- a **post** is its URL on its canonical tenant's site: the front matter's ``canonical_tenant``,
+  else the first of the post's ``tenants`` (the first tenant of site/tenants.toml when it lists
+  none; read and checked in :mod:`renderer.content.front_matter_checks`). Every tenant showing
+  the post points there, and only that tenant lists it in its sitemap (:func:`is_canonical_copy`);
+- a renamed post's **old address** (its alias page) is the post's canonical URL;
+- a **landing page** is its own URL on its tenant, and a split-test **variant**
+  (``pricing@annual``) is its original page's (``/pricing/``): nothing returns 301 for a test;
+- a **listing** (blog index pages, tag pages) is its own URL;
+- the **404 page** has none (it is served at any address).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask import request
 
 from floe.head import Head, ShareImage, page_title
 from floe.tenants import Tenant
-from renderer.assets import AssetManifest
-from renderer.catalog import Catalog
-from renderer.content import LandingPage, Post
-from renderer.markdown import summarize
+from renderer.content.catalog import Catalog
+from renderer.content.documents import LandingPage, Post
+from renderer.content.markdown import summarize
+from renderer.views.asset_urls import AssetManifest
+
+
+def post_canonical_url(post: Post, tenants: Mapping[str, Tenant]) -> str:
+    """The post's URL on its canonical tenant's site."""
+    return tenants[post.canonical_tenant].base_url + post.url
+
+
+def page_canonical_url(page: LandingPage, tenant: Tenant) -> str:
+    """A landing page's own URL; a split-test variant's is its original page's."""
+    return tenant.base_url + ("/" if page.base == "home" else f"/{page.base}/")
+
+
+def listing_canonical_url(tenant: Tenant, path: str) -> str:
+    """A listing page (blog index, tag page) is canonical at its own ``path``."""
+    return tenant.base_url + path
+
+
+def is_canonical_copy(post: Post, tenant: Tenant) -> bool:
+    """Whether ``tenant``'s copy of ``post`` is the one search engines should index."""
+    return post.canonical_tenant == tenant.key
 
 
 def share_image(tenant: Tenant, assets: AssetManifest, image: str = "") -> ShareImage | None:
@@ -37,7 +70,7 @@ def landing_head(page: LandingPage, catalog: Catalog, assets: AssetManifest) -> 
     return Head(
         title=page.title if home else page_title(tenant, page.title),
         description=description,
-        canonical=tenant.base_url + page.canonical_url,
+        canonical=page_canonical_url(page, tenant),
         image=share_image(tenant, assets),
         jsonld=jsonld,
     )
@@ -48,17 +81,17 @@ def listing_head(catalog: Catalog, assets: AssetManifest, title: str, descriptio
     return Head(
         title=page_title(tenant, title),
         description=description,
-        canonical=tenant.base_url + request.path,
+        canonical=listing_canonical_url(tenant, request.path),
         image=share_image(tenant, assets),
     )
 
 
 def post_head(
-    post: Post, catalog: Catalog, tenants: dict[str, Tenant], assets: AssetManifest
+    post: Post, catalog: Catalog, tenants: Mapping[str, Tenant], assets: AssetManifest
 ) -> Head:
     tenant = catalog.tenant
     home = tenants[post.canonical_tenant]
-    canonical = home.base_url + post.url
+    canonical = post_canonical_url(post, tenants)
     first = post.rendered.first_paragraph if post.rendered else ""
     description = post.description or summarize(first) or tenant.tagline
     image = share_image(tenant, assets, post.image)

@@ -5,7 +5,7 @@ validated, snippets expanded, markdown converted), with everything that record w
 
 - the file's content hash (a file is read and hashed again only when its stat changed, or was
   *racy*: changed too shortly before the last scan for its stat to prove anything, see
-  :mod:`renderer.fingerprint`);
+  :mod:`renderer.engine.fingerprint`);
 - the tenant names (a post's default tenants and the names it may list);
 - the fingerprint of each asset it names (its image, ``/static/`` files in its markdown);
 - the text of each snippet it includes, nested ones too.
@@ -17,17 +17,16 @@ path. This module imports nothing heavy, and the full path is the one a clean bu
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import pickle
 import time
-import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from renderer.fingerprint import Inputs, Stat, is_racy, scan_tree
+from renderer.engine import cache_keys
+from renderer.engine.fingerprint import Inputs, Stat, is_racy, scan_tree
 
 EXTENSION = ".md"
 
@@ -43,7 +42,7 @@ class FileState:
 
 
 def text_hash(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+    return cache_keys.digest_bytes(data)
 
 
 class SourceFiles:
@@ -194,7 +193,7 @@ SHARD_PREFIX = "records-"
 
 
 def _shard(path: str) -> int:
-    return zlib.crc32(path.encode()) % SHARDS
+    return int(cache_keys.digest_text(path)[:8], 16) % SHARDS
 
 
 class PackedEntries:
@@ -228,7 +227,7 @@ class PackedEntries:
                 names.append(previous.names[index])
                 continue
             data = pickle.dumps(shard, protocol=pickle.HIGHEST_PROTOCOL)
-            name = f"{SHARD_PREFIX}{hashlib.blake2b(data, digest_size=16).hexdigest()}.pickle"
+            name = f"{SHARD_PREFIX}{cache_keys.digest_bytes(data)}.pickle"
             if not (folder / name).exists():
                 temporary = folder / f"{name}.{os.getpid()}.tmp"
                 temporary.write_bytes(data)

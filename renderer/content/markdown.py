@@ -2,20 +2,19 @@
 
 Python-Markdown with fenced code highlighted by Pygments, tables, footnotes and a table of
 contents with heading anchors. Links to another post by its file (``[text](other-post.md)``)
-become placeholders that each tenant resolves (see :mod:`renderer.links`), so a post shared by
-several tenants is converted once.
+become placeholders that each tenant resolves (see :mod:`renderer.content.catalog`), so a post
+shared by several tenants is converted once.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import posixpath
 import re
 import xml.etree.ElementTree as etree
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import urlsplit
 
 import markdown
@@ -24,8 +23,9 @@ from markdown.extensions.toc import TocExtension
 from markdown.treeprocessors import Treeprocessor
 from pygments.formatters import HtmlFormatter
 
-from renderer.parallel import fork_map
-from renderer.progress import Progress, Silent
+from renderer.engine import cache_keys
+from renderer.engine.parallel import fork_map
+from renderer.engine.progress import Progress, Silent
 
 POST_LINK_PREFIX = "floe-post:"
 POST_LINK = re.compile(r'(?P<attr>href|src)="floe-post:(?P<stem>[^"#]*)(?P<fragment>#[^"]*)?"')
@@ -43,8 +43,7 @@ class Rendered:
     @functools.cached_property
     def digest(self) -> str:
         """Identifies the conversion's output, for page keys."""
-        text = "\0".join((self.html, self.toc, self.first_paragraph, str(self.words)))
-        return hashlib.sha256(text.encode()).hexdigest()
+        return cache_keys.digest(self.html, self.toc, self.first_paragraph, self.words)
 
 
 class _PostLinks(Treeprocessor):
@@ -80,25 +79,24 @@ class _PostLinkExtension(Extension):
         md.treeprocessors.register(_PostLinks(md), "floe_post_links", 1)
 
 
-class _HighlightFormatter(HtmlFormatter):
-    """Pygments' HTML formatter with its per-style tables built once per process.
+#: One formatter per set of options, for the whole process (see :func:`highlight_formatter`).
+_formatters: dict[str, HtmlFormatter] = {}
 
-    CodeHilite makes a formatter per code block, and building the style tables is most of
-    its cost; the pages use CSS classes (the stylesheet is generated once per tenant), so the
-    tables are the same for every block.
+
+def highlight_formatter(lang_str: str = "", **options: Any) -> HtmlFormatter:
+    """Pygments' HTML formatter for CodeHilite, one per set of options in each process.
+
+    CodeHilite asks for a formatter per code block (``pygments_formatter`` may be any callable
+    that returns one), and building a formatter's style tables is most of its cost. The pages
+    use CSS classes (the stylesheet is generated once per tenant), so blocks with the same
+    options share one formatter, as Pygments allows: formatting does not change it.
+    ``lang_str`` is not a formatter option (CodeHilite passes it to custom formatters).
     """
-
-    _tables: ClassVar[dict[tuple, tuple[dict, dict]]] = {}
-
-    def __init__(self, lang_str: str = "", **options: Any):
-        super().__init__(**options)
-
-    def _create_stylesheet(self) -> None:
-        key = (self.style, self.classprefix)
-        if key not in self._tables:
-            super()._create_stylesheet()
-            self._tables[key] = (self.ttype2class, self.class2style)
-        self.ttype2class, self.class2style = self._tables[key]
+    key = cache_keys.canonical_json(options)
+    formatter = _formatters.get(key)
+    if formatter is None:
+        formatter = _formatters[key] = HtmlFormatter(**options)
+    return formatter
 
 
 def _new_converter() -> markdown.Markdown:
@@ -122,7 +120,7 @@ def _new_converter() -> markdown.Markdown:
             "codehilite": {
                 "css_class": "highlight",
                 "guess_lang": False,
-                "pygments_formatter": _HighlightFormatter,
+                "pygments_formatter": highlight_formatter,
             }
         },
         output_format="html",
@@ -161,11 +159,11 @@ def asset_refs(text: str) -> set[str]:
 
 def conversion_key(text: str, assets: Mapping[str, Any] | None) -> str:
     """What a conversion depends on: the text and the fingerprints of the assets it names."""
-    digest = hashlib.sha256(text.encode())
-    for name in sorted(asset_refs(text)):
-        asset = (assets or {}).get(name)
-        digest.update(f"\0{name}={asset.url if asset else '-'}".encode())
-    return digest.hexdigest()
+    names = sorted(asset_refs(text))
+    if not names:
+        return cache_keys.digest_text(text)
+    urls = [[name, a.url if (a := (assets or {}).get(name)) else None] for name in names]
+    return cache_keys.digest(text, urls)
 
 
 def convert_all(

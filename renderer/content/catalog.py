@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import re
 from collections import Counter
@@ -13,8 +12,9 @@ from flask import current_app
 
 from floe.errors import Problem
 from floe.tenants import Tenant
-from renderer.content import Corpus, LandingPage, Post, Tag, tag_slug
-from renderer.markdown import POST_LINK
+from renderer.content.documents import Corpus, LandingPage, Post, Tag, tag_slug
+from renderer.content.markdown import POST_LINK
+from renderer.engine import cache_keys
 
 
 @dataclass
@@ -53,10 +53,6 @@ class Catalog:
 
         return POST_LINK.sub(resolve, record.rendered.html)
 
-    def is_canonical(self, post: Post) -> bool:
-        """Whether this tenant's copy of ``post`` is the one search engines should index."""
-        return post.canonical_tenant == self.tenant.key
-
     def related(self, post: Post, count: int = 3) -> list[Post]:
         """Posts of this tenant sharing most tags with ``post``; newer first among equals."""
         if (post.file, count) not in self._related:
@@ -81,8 +77,7 @@ class Catalog:
 
     def _tag_digest(self, tag: Tag) -> str:
         if tag.slug not in self._tag_digests:
-            files = "\0".join(p.file for p in tag.posts).encode()
-            self._tag_digests[tag.slug] = hashlib.sha1(files, usedforsecurity=False).hexdigest()
+            self._tag_digests[tag.slug] = cache_keys.digest([p.file for p in tag.posts])
         return self._tag_digests[tag.slug]
 
     def _tag_indexes(self, tag: Tag) -> tuple[int, ...]:

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 from flask import Blueprint, abort, current_app, render_template
 
-from renderer import split
-from renderer.assets import manifest
-from renderer.catalog import current_catalog
-from renderer.head import landing_head
+from renderer.content.catalog import current_catalog
+from renderer.views import variant_pages
+from renderer.views.asset_urls import manifest
+from renderer.views.seo import landing_head
 
 bp = Blueprint("landing", __name__)
 
@@ -37,7 +37,9 @@ def _render(name: str) -> str:
         body=catalog.body(landing),
         recent_posts=catalog.posts[:3],
         head=landing_head(landing, catalog, manifest()),
-        split=split.mark(current_app.extensions["floe.experiments"], catalog.tenant.key, landing),
+        split=variant_pages.mark(
+            current_app.extensions["floe.experiments"], catalog.tenant.key, landing
+        ),
     )
 
 

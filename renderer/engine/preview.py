@@ -1,7 +1,8 @@
 """``build.py serve``: one tenant's site, rendered on request, reloaded when a source changes.
 
-A watcher thread looks at content/ and site/ a few times a second; when a file changed it
-loads the sources again (unchanged markdown is not converted again) and swaps in a new app.
+A watcher thread is told by the operating system (through watchfiles) when a file under
+content/ or site/ changes; it then loads the sources again (unchanged markdown is not
+converted again) and swaps in a new app.
 Every HTML page carries a small script that asks ``/__floe/version`` twice a second and
 reloads the page when the version changes, so a saved post, snippet, template or TOML file
 shows in the open browser within a second. A source error is shown in the page, not a crash.
@@ -11,23 +12,24 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import os
 import threading
-from collections.abc import Iterable
 from pathlib import Path
 
+import watchfiles
 from flask import Flask, Response
 from jinja2 import TemplateSyntaxError
 from werkzeug.exceptions import InternalServerError
 
 from floe.errors import SourceError
-from renderer.app import create_app
-from renderer.content import ContentReader
-from renderer.paths import ProjectPaths
-from renderer.sources import load_sources
+from renderer.content.flatpages_adapter import ContentReader
+from renderer.content.sources import load_sources
+from renderer.engine.paths import ProjectPaths
+from renderer.views.app import create_app
 
 PREFIX = "/__floe/"
-POLL_SECONDS = 0.2
+#: How long the watcher waits for more changes before reloading (a save can touch several
+#: files), in milliseconds.
+STEP_MS = 50
 LIVE_SCRIPT = """(function () {
   var version = null;
   function check() {
@@ -48,21 +50,6 @@ li{{margin:.5rem 0;font-family:ui-monospace,monospace}}h1{{color:#b00020}}</styl
 <ul>{items}</ul><script src="/__floe/live.js"></script></body></html>"""
 
 
-def signature(roots: Iterable[Path]) -> tuple:
-    """What changed-on-disk looks like: every file's path, size and modification time."""
-    entries = []
-    for root in roots:
-        for folder, dirs, files in os.walk(root):
-            dirs.sort()
-            for name in sorted(files):
-                try:
-                    info = os.stat(os.path.join(folder, name))
-                except FileNotFoundError:
-                    continue
-                entries.append((folder, name, info.st_size, info.st_mtime_ns))
-    return tuple(entries)
-
-
 class Preview:
     """The WSGI app ``serve`` runs: the current tenant app, or the current build errors."""
 
@@ -76,7 +63,6 @@ class Preview:
         self.app: Flask | None = None
         self.problems: list[str] = []
         self._lock = threading.Lock()
-        self._signature = signature(self._roots())
         self.reload()
 
     def _roots(self) -> list[Path]:
@@ -108,11 +94,14 @@ class Preview:
             self.version += 1
 
     def watch(self, stop: threading.Event) -> None:
-        while not stop.wait(POLL_SECONDS):
-            current = signature(self._roots())
-            if current != self._signature:
-                self._signature = current
-                self.reload()
+        """Reload after each batch of changes under content/ and site/, until ``stop`` is set.
+
+        Editors' temporary files (swap and backup files, ``.git``) are not changes.
+        """
+        for _changes in watchfiles.watch(
+            *self._roots(), stop_event=stop, step=STEP_MS, raise_interrupt=False
+        ):
+            self.reload()
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Flask, render_template
 from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined
 
-from renderer import assets, blog, head, landing, seo
-from renderer.content import tag_slug
-from renderer.sources import Sources
+from renderer.content.documents import tag_slug
+from renderer.content.sources import Sources
+from renderer.views import asset_urls, blog, crawler_files, landing, seo
 
 
 def create_app(tenant: str, sources: Sources) -> Flask:
@@ -27,10 +27,10 @@ def create_app(tenant: str, sources: Sources) -> Flask:
     app.extensions["floe.sources"] = sources
     app.extensions["floe.experiments"] = sources.experiments
 
-    for blueprint in (landing.bp, blog.bp, assets.bp, seo.bp):
+    for blueprint in (landing.bp, blog.bp, asset_urls.bp, crawler_files.bp):
         app.register_blueprint(blueprint)
     for alias in catalog.aliases:
-        app.add_url_rule(seo.alias_rule(alias), "alias", seo.alias_page)
+        app.add_url_rule(crawler_files.alias_rule(alias), "alias", crawler_files.alias_page)
 
     @app.context_processor
     def site_globals() -> dict:
@@ -43,6 +43,6 @@ def create_app(tenant: str, sources: Sources) -> Flask:
 
     @app.errorhandler(404)
     def not_found(error):
-        return render_template("404.html", head=head.not_found_head(catalog)), 404
+        return render_template("404.html", head=seo.not_found_head(catalog)), 404
 
     return app

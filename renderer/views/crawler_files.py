@@ -12,10 +12,11 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 
 from floe import cache_policy as caching
 from floe.security_headers import SECURITY_HEADERS
-from renderer import split
-from renderer.blog import PER_PAGE, page_count
-from renderer.catalog import Catalog, current_catalog
-from renderer.linkcheck import DYNAMIC_PREFIX
+from renderer.content.catalog import Catalog, current_catalog
+from renderer.engine.linkcheck import DYNAMIC_PREFIX
+from renderer.views import variant_pages
+from renderer.views.blog import PER_PAGE, page_count
+from renderer.views.seo import is_canonical_copy, post_canonical_url
 
 bp = Blueprint("seo", __name__)
 
@@ -48,7 +49,9 @@ def sitemap_entries(catalog: Catalog) -> list[SitemapEntry]:
             SitemapEntry(base + url, max((p.last_modified for p in shown), default=None))
         )
     entries += [
-        SitemapEntry(base + p.url, p.last_modified) for p in posts if catalog.is_canonical(p)
+        SitemapEntry(base + p.url, p.last_modified)
+        for p in posts
+        if is_canonical_copy(p, catalog.tenant)
     ]
     entries += [
         SitemapEntry(base + tag.url, max(p.last_modified for p in tag.posts))
@@ -133,7 +136,9 @@ def netlify_redirects() -> Response:
     for alias, post in sorted(catalog.aliases.items()):
         # Forced: the fallback page at the alias would otherwise shadow the rule on Netlify.
         lines.append(f"{alias}  {post.url}  301!")
-    lines += split.redirect_rules(current_app.extensions["floe.experiments"], catalog.tenant)
+    lines += variant_pages.redirect_rules(
+        current_app.extensions["floe.experiments"], catalog.tenant
+    )
     lines.append(f"{DYNAMIC_PREFIX}*  {catalog.tenant.dynamic_origin}{DYNAMIC_PREFIX}:splat  200")
     return _text("\n".join(lines) + "\n")
 
@@ -157,8 +162,8 @@ def alias_page() -> str:
     post = catalog.aliases.get(request.path) or catalog.aliases.get(request.path.rstrip("/"))
     if post is None:
         abort(404)
-    home = current_app.extensions["floe.sources"].tenants[post.canonical_tenant]
-    return render_template("alias.html", post=post, canonical=home.base_url + post.url)
+    tenants = current_app.extensions["floe.sources"].tenants
+    return render_template("alias.html", post=post, canonical=post_canonical_url(post, tenants))
 
 
 def alias_rule(alias: str) -> str:

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 
 from flask import Blueprint, abort, current_app, render_template
 
-from renderer.assets import manifest
-from renderer.catalog import current_catalog
-from renderer.head import listing_head, post_head
-from renderer.markdown import summarize
+from renderer.content.catalog import current_catalog
+from renderer.content.markdown import summarize
+from renderer.views.asset_urls import manifest
+from renderer.views.seo import listing_head, post_head
 
 bp = Blueprint("blog", __name__, url_prefix="/blog")
 

@@ -6,8 +6,8 @@ every file under content/ and site/ by path, size, modification and change times
 nanosecond) and inode, as git's index and make do; the renderer's code by content; the versions
 of the libraries that shape the output; and the build's options. The build writes it only after
 it succeeded. Past this shortcut, everything is keyed by content hashes (see
-:mod:`renderer.incremental`); the same stat of each file lets the build skip reading content
-files that did not change (see :mod:`renderer.records`).
+:mod:`renderer.engine.build_cache`); the same stat of each file lets the build skip reading content
+files that did not change (see :mod:`renderer.content.record_store`).
 
 A file modified less than :data:`RACY_NS` before the scan is *racy*, as git calls it: a later
 edit of the same size could keep the same modification time, so its stat proves nothing. Its
@@ -17,7 +17,6 @@ content hash is recorded instead and compared next time.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import sys
@@ -25,6 +24,8 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from renderer.engine import cache_keys
 
 #: Libraries whose version can change the output (the build cache keeps parsed front matter,
 #: converted markdown and image sizes too).
@@ -71,7 +72,7 @@ def is_racy(stat: Stat, scanned_ns: int) -> bool:
 
 def content_hash(path: Path | str) -> str:
     with open(path, "rb") as file:
-        return hashlib.blake2b(file.read(), digest_size=16).hexdigest()
+        return cache_keys.digest_bytes(file.read())
 
 
 def scan_tree(root: Path, prefix: str, found: dict[str, Stat]) -> None:
@@ -104,9 +105,7 @@ def scan_inputs(project: Path, tenants: Iterable[str], drafts: bool, today: dt.d
     files: dict[str, Stat] = {}
     for name in ("content", "site"):
         scan_tree(project / name, f"{name}/", files)
-    lines = [json.dumps([sorted(tenants), drafts, today.isoformat()]), code_digest()]
-    lines += [f"{rel}\0{stat}" for rel, stat in files.items()]
-    digest = hashlib.sha256("\n".join(lines).encode()).hexdigest()
+    digest = cache_keys.digest([sorted(tenants), drafts, today], code_digest(), files)
     racy = {}
     for rel, stat in files.items():
         if is_racy(stat, started):
@@ -127,8 +126,8 @@ def code_digest() -> str:
     """
     global _code_digest
     if _code_digest is None:
-        digest = hashlib.sha256()
-        here = Path(__file__).resolve().parent
+        digest = cache_keys.new_hash()
+        here = Path(__file__).resolve().parents[1]  # renderer/
         for root in (here, here.parent / "floe"):
             digest.update(f"\0{root.name}\0".encode())
             _hash_code(digest, root)
@@ -147,7 +146,7 @@ def _hash_code(digest, root: Path) -> None:
                 path = os.path.join(folder, name)
                 digest.update(os.path.relpath(path, root).encode() + b"\0")
                 with open(path, "rb") as file:
-                    digest.update(hashlib.sha256(file.read()).digest())
+                    digest.update(cache_keys.new_hash(file.read()).digest())
 
 
 def _normalized(name: str) -> str:

@@ -12,14 +12,16 @@ from floe.errors import Problem, SourceError
 from floe.experiments import Experiments, load_experiments
 from floe.tenants import TenantRegistry, load_tenants
 from floe.tomlsource import read_toml
-from renderer import split
-from renderer.assets import AssetManifest, read_static
-from renderer.catalog import Catalog, build_catalogs
-from renderer.content import ContentReader, Corpus, load_corpus
-from renderer.markdown import Rendered
-from renderer.paths import ProjectPaths
-from renderer.progress import Progress
-from renderer.records import RecordStore
+from renderer.content import variant_files
+from renderer.content.catalog import Catalog, build_catalogs
+from renderer.content.corpus import load_corpus
+from renderer.content.documents import Corpus
+from renderer.content.flatpages_adapter import ContentReader
+from renderer.content.markdown import Rendered
+from renderer.content.record_store import RecordStore
+from renderer.engine.paths import ProjectPaths
+from renderer.engine.progress import Progress
+from renderer.views.asset_urls import AssetManifest, read_static
 
 
 @dataclass
@@ -55,7 +57,7 @@ def load_sources(
 ) -> Sources:
     """Load tenants and content and check them; raise :class:`SourceError` with every problem.
 
-    ``records`` reuses the last build's content records (see :mod:`renderer.records`).
+    ``records`` reuses the last build's content records (see :mod:`renderer.content.record_store`).
     """
     try:
         tenants = load_tenants(paths.tenants_file, display_path="site/tenants.toml")
@@ -130,19 +132,19 @@ def load_sources(
 
 def _experiments(
     paths: ProjectPaths, tenants: TenantRegistry, corpus: Corpus, problems: list[Problem]
-) -> tuple[Experiments, split.VariantPlan]:
+) -> tuple[Experiments, variant_files.VariantPlan]:
     """site/experiments.toml, checked against the pages; which variant files to render where."""
     pages = {
         key: {p.base for p in corpus.pages if p.tenant == key and not p.variant} for key in tenants
     }
     try:
         experiments = load_experiments(
-            paths.experiments_file, tenants, pages, display_path=split.EXPERIMENTS_FILE
+            paths.experiments_file, tenants, pages, display_path=variant_files.EXPERIMENTS_FILE
         )
     except SourceError as exc:  # reported alone: variant files would only add noise
         problems.extend(exc.problems)
-        return Experiments({}), split.VariantPlan()
-    plan = split.plan_variants(experiments, corpus.pages)
+        return Experiments({}), variant_files.VariantPlan()
+    plan = variant_files.plan_variants(experiments, corpus.pages)
     problems.extend(plan.problems)
     return experiments, plan
 

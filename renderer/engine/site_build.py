@@ -1,9 +1,11 @@
 """Building sites: freeze each tenant's app into a new build folder, check it, then publish it.
 
 A build is all or nothing: every tenant is frozen and checked first, into a build folder of its
-own; only then does ``build/current`` point at it, in one rename (see :mod:`renderer.output`),
-so a failed or killed build leaves the previous output byte for byte intact, and readers of
-``build/<domain>/`` see every site old or every site new.
+own; only then does ``build/current`` point at it, in one rename (see
+:mod:`renderer.engine.output`), so a failed or killed build leaves the previous output byte
+for byte intact, and readers of ``build/<domain>/`` see every site old or every site new.
+Each tenant's folder starts as hard links to its current output; :mod:`renderer.engine.freeze`
+renders only the pages whose key changed.
 """
 
 from __future__ import annotations
@@ -16,27 +18,18 @@ import os
 import shutil
 import sys
 import time
-import traceback
-import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from unicodedata import normalize
 
-from flask import Flask
-from flask_frozen import (
-    Freezer,
-    FrozenFlaskWarning,
-    MimetypeMismatchWarning,
-    MissingURLGeneratorWarning,
-)
-from jinja2 import FileSystemBytecodeCache, TemplateError, TemplateNotFound, TemplateSyntaxError
+from jinja2 import FileSystemBytecodeCache
 
 from floe.errors import Problem, SourceError
-from renderer import assets, blog, fingerprint, landing, output, seo
-from renderer.app import create_app
-from renderer.content import ContentReader
-from renderer.incremental import (
+from renderer.content.flatpages_adapter import ContentReader
+from renderer.content.record_store import RecordStore, SourceFiles
+from renderer.content.sources import Sources, load_sources
+from renderer.engine import fingerprint, output
+from renderer.engine.build_cache import (
     BuildCache,
     Journal,
     apply_journal,
@@ -44,29 +37,18 @@ from renderer.incremental import (
     keep_journal,
     load_cache,
     mirror_tree,
-    page_keys,
-    remove_files,
     save_cache,
     spare_journal,
 )
-from renderer.linkcheck import check_links, internal_links, pack
-from renderer.output import Generations
-from renderer.parallel import default_jobs, fork_each, fork_map
-from renderer.paths import OutsideOutput, ProjectPaths, inside
-from renderer.progress import Progress, Silent
-from renderer.records import RecordStore, SourceFiles
-from renderer.sources import Sources, load_sources
+from renderer.engine.freeze import Frozen, Plan, plan_tenant, render_plans, url_file
+from renderer.engine.output import Generations
+from renderer.engine.parallel import default_jobs, fork_each, fork_map
+from renderer.engine.paths import OutsideOutput, ProjectPaths
+from renderer.engine.progress import Progress, Silent
 
-#: Frozen-Flask settings, chosen so that a mistake fails the build instead of shipping.
-FREEZER_SETTINGS = {
-    "FREEZER_REDIRECT_POLICY": "error",  # a redirect while freezing is a bug, not a page
-    "FREEZER_IGNORE_404_NOT_FOUND": False,  # a 404 for a generated URL is a broken link
-    # Stale files are removed by freeze_tenant, which knows them without walking the tree.
-    "FREEZER_REMOVE_EXTRA_FILES": False,
-    "FREEZER_RELATIVE_URLS": False,  # absolute paths: pages work at any depth and as 404.html
-    "FREEZER_DEFAULT_MIMETYPE": "text/plain",  # _redirects and _headers have no extension
-}
 STAGING_PREFIX = ".staging-"
+
+
 CACHE_DIR = ".floe-cache"
 
 
@@ -84,47 +66,6 @@ class TenantResult:
     @property
     def pages(self) -> int:
         return self.written + self.unchanged
-
-
-@dataclass
-class _Frozen:
-    """One tenant frozen into its staging folder, not yet swapped in."""
-
-    tenant: str
-    staging: Path
-    #: every URL of the site → its page key ("" for a URL without one)
-    keys: dict[str, str]
-    links: dict[str, bytes]
-    written: int = 0
-    unchanged: int = 0
-    removed: int = 0
-    seconds: float = 0.0
-    problems: list[Problem] = field(default_factory=list)
-    #: How the new tree differs from the current one; None when staged from scratch.
-    journal: Journal | None = None
-
-
-class _FreezeFailed(Exception):
-    def __init__(self, url: str, error: BaseException):
-        super().__init__(f"{url}: {error}")
-        self.url, self.error = url, error
-
-
-class SiteFreezer(Freezer):
-    """A Freezer that says which URL failed, and writes nowhere but under its destination."""
-
-    def urlpath_to_filepath(self, path: str) -> str:
-        """Frozen-Flask's file for ``path``, refused (:class:`OutsideOutput`) unless it is under
-        the destination once ``..``, absolute paths and symbolic links are resolved."""
-        relative = super().urlpath_to_filepath(path)
-        inside(Path(self.root), normalize("NFC", relative))  # as Frozen-Flask writes it
-        return relative
-
-    def _build_one(self, url, last_modified=None):
-        try:
-            return super()._build_one(url, last_modified)
-        except Exception as exc:
-            raise _FreezeFailed(url, exc) from exc
 
 
 def cache_path(out_dir: Path) -> Path:
@@ -148,7 +89,7 @@ def build_sites(
     Pages whose inputs did not change since the last build are linked from the current output
     instead of rendered; ``clean`` ignores what the last build left. Raises
     :class:`SourceError` with every problem found; nothing in ``out_dir`` changes then.
-    ``inputs`` (see :mod:`renderer.fingerprint`) is recorded once the build succeeded, so the
+    ``inputs`` (see :mod:`renderer.engine.fingerprint`) is recorded once the build succeeded, so the
     next build with the same inputs can stop at once. ``jobs`` processes (default: one per
     core) convert markdown and render pages; the output is the same for any number.
     """
@@ -260,7 +201,7 @@ def _build_sites(
     generations = output.prepare(out_dir, cache.generation, cache.previous)
     if not generations.cache_matches:  # the cache describes no build folder that is left
         cache.pages, cache.links, cache.trees = {}, {}, {}
-    frozen: list[_Frozen] = []
+    frozen: list[Frozen] = []
     published = False
     templates_cache = out_dir / CACHE_DIR / "templates"
     templates_cache.mkdir(parents=True, exist_ok=True)
@@ -284,14 +225,14 @@ def _build_sites(
                     on_done=lambda _: progress.advance(),
                 )
         else:
-            plans: dict[str, _Plan] = {}
+            plans: dict[str, Plan] = {}
             for key in selected:
                 plan = _stage_and_plan(staging_state, key)
-                if isinstance(plan, _Frozen):  # its templates could not be read
+                if isinstance(plan, Frozen):  # its templates could not be read
                     frozen.append(plan)
                 else:
                     plans[key] = plan
-            frozen += _render(plans, sources, jobs, progress)
+            frozen += render_plans(plans, sources, jobs, progress)
         problems = [p for result in frozen for p in result.problems]
         if problems:
             raise SourceError(problems)
@@ -410,7 +351,7 @@ def _give_back_spares(generations: Generations) -> None:
 _StagingState = tuple[Sources, Generations, BuildCache, bool, Path]
 
 
-def _stage_and_plan(state: _StagingState, key: str) -> _Plan | _Frozen:
+def _stage_and_plan(state: _StagingState, key: str) -> Plan | Frozen:
     """Prepare the tenant's folder in the new build from its current output, and plan its
     pages."""
     sources, generations, cache, clean, templates_cache = state
@@ -428,8 +369,8 @@ def _stage_and_plan(state: _StagingState, key: str) -> _Plan | _Frozen:
         if spare is not None and spare.is_dir():
             spare.rename(staging)  # the tree the last build replaced: mostly current
         staged = _update_staging(final, staging, journal, previous)
-    plan = _plan(sources, key, staging, previous, staged, cache.links.get(key, {}))
-    if isinstance(plan, _Plan):
+    plan = plan_tenant(sources, key, staging, previous, staged, cache.links.get(key, {}))
+    if isinstance(plan, Plan):
         plan.staged_fresh = not previous
         # Compiled templates are kept between builds.
         plan.app.jinja_env.bytecode_cache = FileSystemBytecodeCache(str(templates_cache))
@@ -449,7 +390,7 @@ def _update_staging(
     if journal is not None:
         try:
             apply_journal(journal, final, staging)
-            return {_url_file(url) for url in previous}
+            return {url_file(url) for url in previous}
         except (OSError, OutsideOutput):  # not as the journal says: walk both trees
             pass
     return mirror_tree(final, staging)
@@ -464,12 +405,12 @@ def _preload() -> None:
     "localhost".encode("idna")
 
 
-def _tenant_pipeline(state: _StagingState, key: str) -> _Frozen:
+def _tenant_pipeline(state: _StagingState, key: str) -> Frozen:
     """One tenant from staging to checked output (in a worker process, or here)."""
     plan = _stage_and_plan(state, key)
-    if isinstance(plan, _Frozen):
+    if isinstance(plan, Frozen):
         return plan
-    return _render({key: plan}, state[0], 1, Silent())[0]
+    return render_plans({key: plan}, state[0], 1, Silent())[0]
 
 
 class _Reused(dict):
@@ -488,281 +429,6 @@ class _Reused(dict):
 
     def __setitem__(self, key, value) -> None:
         self.used[key] = value
-
-
-@dataclass
-class _Plan:
-    """One tenant's app and what it must render, ready to be split among processes."""
-
-    tenant: str
-    app: Flask
-    staging: Path
-    keys: dict[str, str]
-    files: dict[str, str]  # URL → file under staging
-    to_render: list[str]
-    unchanged: set[str]
-    staged: set[str]
-    previous_links: dict[str, bytes]
-    seconds: float = 0.0
-    #: Staged from scratch, not from the current tree.
-    staged_fresh: bool = False
-
-
-#: Below this many pages to render, worker processes cost more than they save.
-PARALLEL_MINIMUM = 64
-
-
-def _plan(
-    sources: Sources,
-    tenant: str,
-    staging: Path,
-    previous: dict[str, str],
-    staged: set[str],
-    previous_links: dict[str, bytes],
-) -> _Plan | _Frozen:
-    """Work out which of the tenant's pages changed.
-
-    ``staging`` holds the last build's files (``staged``) as hard links; ``previous`` gives
-    their page keys. A page whose key is unchanged is kept as it is; the file of any other is
-    unlinked here, before it is written, so the current output is never modified in place.
-    """
-    app = create_app(tenant, sources)
-    try:
-        keys = page_keys(app, sources, tenant)
-    except TemplateError as error:  # found while reading templates for their dependencies
-        failed = _FreezeFailed("(every page)", error)
-        return _Frozen(tenant, staging, {}, {}, problems=[_describe(failed, sources)])
-    # Exceptions reach the freezer (instead of becoming a 500 page) so they can be reported.
-    app.config.update(FREEZER_SETTINGS, FREEZER_DESTINATION=str(staging), PROPAGATE_EXCEPTIONS=True)
-    with app.test_request_context():
-        every_url = list(dict.fromkeys(u for m in (landing, blog, assets, seo) for u in m.urls()))
-    files = {url: _url_file(url) for url in every_url}
-    unchanged = {
-        url
-        for url in every_url
-        if files[url] in staged and url in keys and previous.get(url) == keys[url]
-    }
-    to_render = [url for url in every_url if url not in unchanged]
-    outside = _outside(staging, files, set(to_render), sources.catalogs[tenant])
-    if outside:
-        return _Frozen(tenant, staging, {}, {}, problems=outside)
-    for url in to_render:
-        if files[url] in staged:
-            # A link to the live file: never write into it.
-            (staging / files[url]).unlink(missing_ok=True)
-    every_key = {url: keys.get(url, "") for url in every_url}
-    return _Plan(
-        tenant, app, staging, every_key, files, to_render, unchanged, staged, previous_links
-    )
-
-
-def _outside(staging: Path, files: dict[str, str], to_write: set[str], catalog) -> list[Problem]:
-    """A problem for every URL whose file would resolve outside the staging folder, naming the
-    content file it comes from when there is one.
-
-    Every file name is checked as written (``..``, an absolute path); those about to be
-    written or unlinked are also resolved on disk (symbolic links), which costs system calls.
-    """
-    problems = []
-    for url, file in files.items():
-        name = normalize("NFC", file)
-        try:
-            if url in to_write:
-                inside(staging, name)
-            elif os.path.isabs(name) or os.path.normpath(name).split(os.sep)[0] in ("..", "."):
-                raise OutsideOutput(f"{name!r} leads outside the build's folder")
-        except OutsideOutput as error:
-            sources = _page_sources(catalog)
-            problems.append(
-                Problem(
-                    sources.get(url, url),
-                    None,
-                    None,
-                    f"the page at {url!r} would be written outside the site: {error}",
-                    "give it an address made of plain path segments (no '..')",
-                )
-            )
-    return problems
-
-
-def _page_sources(catalog) -> dict[str, str]:
-    """Each page's URL (aliases' too) → the content file it comes from."""
-    sources = {r.url: r.file for r in [*catalog.posts, *catalog.pages.values()]}
-    sources.update((seo.alias_rule(alias), post.file) for alias, post in catalog.aliases.items())
-    return sources
-
-
-def _url_file(url: str) -> str:
-    """Where Frozen-Flask writes ``url`` (``/blog/`` → ``blog/index.html``)."""
-    return url.lstrip("/") + ("index.html" if url.endswith("/") else "")
-
-
-def _render(
-    plans: dict[str, _Plan], sources: Sources, jobs: int, progress: Progress
-) -> list[_Frozen]:
-    """Render every plan's pages, in shards: over ``jobs`` processes when there are many, and
-    small enough that the progress bar moves."""
-    total = sum(len(plan.to_render) for plan in plans.values())
-    workers = jobs if total >= PARALLEL_MINIMUM else 1
-    tasks = []
-    for tenant, plan in plans.items():
-        shards = max(1, min(len(plan.to_render) // SHARD_PAGES, workers * 8))
-        tasks += [(tenant, shard, shards) for shard in range(shards)]
-    if total:
-        progress.start("Rendering pages", total)
-    rendered = fork_map(
-        _render_shard,
-        (plans, sources),
-        tasks,
-        workers,
-        on_done=lambda part: progress.advance(part[4]),
-    )
-    _freezers.clear()
-    results = []
-    for tenant, plan in plans.items():
-        started = time.perf_counter()
-        parts = [part for part in rendered if part[0] == tenant]
-        result = _finish(plan, sources, parts)
-        result.seconds += plan.seconds + time.perf_counter() - started
-        results.append(result)
-    return results
-
-
-#: Pages per shard at least: a shard has a fixed cost (a Frozen-Flask run).
-SHARD_PAGES = 25
-_freezers: dict[str, SiteFreezer] = {}
-
-
-def _render_shard(
-    state: tuple[dict[str, _Plan], Sources], task: tuple[str, int, int]
-) -> tuple[str, float, dict[str, bytes], list[Problem], int]:
-    """Freeze one shard of a tenant's changed pages (in a worker process, or here)."""
-    plans, sources = state
-    tenant, shard, shards = task
-    plan = plans[tenant]
-    urls = plan.to_render[shard::shards]
-    started = time.perf_counter()
-    key = f"{os.getpid()}:{id(plan.app)}"
-    freezer = _freezers.get(key)
-    if freezer is None:  # one per app and process: each Freezer hooks into the app
-        freezer = _freezers[key] = SiteFreezer(
-            plan.app, with_static_files=False, with_no_argument_rules=False, log_url_for=False
-        )
-        # Every URL comes from the generator below, so a page kept as unchanged loses nothing
-        # by not logging its url_for calls, and incremental and clean builds freeze the same.
-        freezer.register_generator(_current_shard)
-    _shard_urls[:] = urls
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", FrozenFlaskWarning)
-            # A site with no posts yet has no post or tag pages to freeze: that is fine.
-            warnings.simplefilter("ignore", MissingURLGeneratorWarning)
-            # Whether .xml guesses text/xml or application/xml depends on the machine's
-            # mime.types; the feed is Atom either way, and hosts serve it by extension.
-            warnings.filterwarnings(
-                "ignore", r"Filename extension of '[^']*\.xml'", MimetypeMismatchWarning
-            )
-            freezer.freeze()
-    except _FreezeFailed as failed:
-        return tenant, 0.0, {}, [_describe(failed, sources)], len(urls)
-    except FrozenFlaskWarning as warning:
-        problem = Problem("site/templates", None, None, f"Frozen-Flask: {warning}")
-        return tenant, 0.0, {}, [problem], len(urls)
-    domain = sources.tenants[tenant].domain
-    links = {
-        url: pack(internal_links((plan.staging / plan.files[url]).read_bytes(), url, domain))
-        for url in urls
-        if plan.files[url].endswith(".html")
-    }
-    return tenant, time.perf_counter() - started, links, [], len(urls)
-
-
-_shard_urls: list[str] = []
-
-
-def _current_shard():
-    """Frozen-Flask's only URL generator: the shard being rendered."""
-    yield from _shard_urls
-
-
-def _finish(
-    plan: _Plan,
-    sources: Sources,
-    parts: list[tuple[str, float, dict[str, bytes], list[Problem], int]],
-) -> _Frozen:
-    """Remove the files of pages that are gone, and check every link of the tenant's site."""
-    result = _Frozen(plan.tenant, plan.staging, plan.keys, {})
-    result.problems = [problem for part in parts for problem in part[3]]
-    if result.problems:
-        return result
-    built = set(plan.files.values())
-    stale = plan.staged - built
-    remove_files(plan.staging, stale)
-    links = {url: plan.previous_links[url] for url in plan.unchanged if url in plan.previous_links}
-    for part in parts:
-        links.update(part[2])
-    catalog = sources.catalogs[plan.tenant]
-    page_sources = {r.url: r.file for r in [*catalog.posts, *catalog.pages.values()]}
-    # Files that came cannot break a link that resolved; files that went can.
-    trusted = plan.unchanged if plan.staged <= built else set()
-    result.problems, result.links = check_links(
-        plan.staging, sources.tenants[plan.tenant].domain, page_sources, links, built, trusted
-    )
-    result.unchanged = len(plan.unchanged)
-    result.written = len(plan.to_render)
-    result.removed = len(stale)
-    if not plan.staged_fresh:
-        written = tuple(sorted(plan.files[url] for url in plan.to_render))
-        result.journal = Journal("", written, tuple(sorted(stale)))
-    result.seconds = max((part[1] for part in parts), default=0.0)
-    return result
-
-
-def _describe(failed: _FreezeFailed, sources: Sources) -> Problem:
-    """Turn an exception raised while freezing ``failed.url`` into a problem a designer can fix."""
-    error, root = failed.error, sources.paths.root
-    if isinstance(error, TemplateSyntaxError):
-        return Problem(
-            _relative(error.filename, root) or "site/templates",
-            error.lineno,
-            None,
-            f"template error: {error.message}",
-            f"while rendering {failed.url}",
-        )
-    if isinstance(error, TemplateNotFound):
-        return Problem(
-            "site/templates",
-            None,
-            None,
-            f"template {error.name!r} not found",
-            f"needed by {failed.url}; create it in site/templates/",
-        )
-    frame = next(
-        (
-            f
-            for f in reversed(traceback.extract_tb(error.__traceback__))
-            if f.filename.endswith((".html", ".xml", ".txt"))
-        ),
-        None,
-    )
-    if frame is not None:
-        return Problem(
-            _relative(frame.filename, root) or frame.filename,
-            frame.lineno,
-            None,
-            f"template error: {error}",
-            f"while rendering {failed.url}",
-        )
-    return Problem(failed.url, None, None, str(error))
-
-
-def _relative(filename: str | None, root: Path) -> str | None:
-    if not filename:
-        return None
-    try:
-        return Path(filename).resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return filename
 
 
 def _keep_as_spare(staging: Path, spare: Path) -> None:

@@ -28,7 +28,7 @@ def static_file(name: str) -> Response:
 @bp.route("/404.html")
 def not_found_page() -> str:
     """The page hosts serve for unknown paths (Netlify and S3 both look for /404.html)."""
-    from renderer.head import not_found_head  # head imports this module
+    from renderer.views.seo import not_found_head  # head imports this module
 
     return render_template("404.html", head=not_found_head(current_app.extensions["floe.catalog"]))
 
