@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from deploy import cloudfront
-from dynamic.split import VISITOR_COOKIE
+from dynamic.split_tests.assignment import VISITOR_COOKIE
 from floe.security_headers import SECURITY_HEADERS
 from renderer.deploy import headers
 from renderer.split import FORCE

@@ -7,9 +7,11 @@ import datetime as dt
 
 import pytest
 
-from dynamic import ledger
-from dynamic.db import db
-from dynamic.models import StripeCustomer, User, UserAssignment
+from dynamic.payments import ledger
+from dynamic.core.db import db
+from dynamic.payments.models import StripeCustomer
+from dynamic.accounts.models import User
+from dynamic.split_tests.models import UserAssignment
 from tests.conftest import dispose_service
 from tests.stripe_stub import (
     DAY,

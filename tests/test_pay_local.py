@@ -10,9 +10,10 @@ import re
 
 import pytest
 
-from dynamic import ledger
-from dynamic.db import db
-from dynamic.models import Payment, StripeEvent, User
+from dynamic.payments import ledger
+from dynamic.core.db import db
+from dynamic.payments.models import Payment, StripeEvent
+from dynamic.accounts.models import User
 from tests.accounts import HOST, PASSWORD, csrf_token, login, me, outbox, post_form, signup
 from tests.conftest import dispose_service
 from tests.stripe_stub import make_app
