@@ -18,9 +18,9 @@ from flask import Flask
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from dynamic.accounts.models import User
 from dynamic.core.db import db
 from dynamic.payments.models import CheckoutSession, Payment, StripeCustomer
-from dynamic.accounts.models import User
 from tests.accounts import HOST, login, signup
 from tests.conftest import dispose_service, migrated_service
 from tests.helpers.route_fuzz import (

@@ -14,10 +14,10 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
+from dynamic.accounts.models import User
 from dynamic.core import mail
 from dynamic.core.db import db
 from dynamic.core.mail import MailError, Message
-from dynamic.accounts.models import User
 from tests.accounts import HOST, csrf_token, login, logout, post_form, signup
 from tests.conftest import TENANT_HOST
 

@@ -78,8 +78,8 @@ def test_verification_links_use_the_site_url_not_the_scheme_of_the_request(
 
 
 def test_an_admin_on_another_site_mails_a_link_to_the_users_own(production_links) -> None:
-    from dynamic.core.db import db
     from dynamic.accounts.models import User
+    from dynamic.core.db import db
 
     signup(production_links.test_client(), email="carol@example.com", host=TENANT_HOST)
     admin = production_links.test_client()

@@ -11,10 +11,10 @@ import textwrap
 import pytest
 
 from dynamic import create_app
+from dynamic.accounts.models import User
 from dynamic.core.config import DEVELOPMENT_WEBHOOK_SECRET, ConfigError, check_stripe
 from dynamic.core.db import db
 from dynamic.payments.models import CheckoutSession, StripeCustomer
-from dynamic.accounts.models import User
 from dynamic.payments.plans import format_money, load_plans
 from floe.errors import SourceError
 from tests.accounts import HOST, csrf_token, signup

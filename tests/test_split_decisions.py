@@ -8,9 +8,9 @@ from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
 
+from dynamic.accounts.models import User
 from dynamic.core.db import db
 from dynamic.split_tests.models import ExperimentDecision, Exposure, UserAssignment
-from dynamic.accounts.models import User
 from tests import test_split_dashboard as dashboard
 from tests.accounts import HOST, csrf_token, post_form, signup
 from tests.conftest import TENANT_HOST, dispose_service

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from dynamic.core.db import db
 from dynamic.accounts.models import User
+from dynamic.core.db import db
 from tests.conftest import dispose_service
 from tests.test_split_report import (
     KEY,

@@ -21,7 +21,18 @@ from statsmodels.stats.proportion import (
 )
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
-from dynamic.split_tests.stats import MIN_CONVERSIONS, MIN_EXPOSURES, SRM_ALPHA, Moments, chance_to_beat, compare_conversion, compare_means, enough_data, proportion_interval, sample_ratio
+from dynamic.split_tests.stats import (
+    MIN_CONVERSIONS,
+    MIN_EXPOSURES,
+    SRM_ALPHA,
+    Moments,
+    chance_to_beat,
+    compare_conversion,
+    compare_means,
+    enough_data,
+    proportion_interval,
+    sample_ratio,
+)
 
 
 def close(reference: float, rel: float = 1e-6):

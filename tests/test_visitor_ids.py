@@ -10,10 +10,10 @@ import re
 import pytest
 from itsdangerous import Signer
 
+from dynamic.accounts.models import User
 from dynamic.core.config import ConfigError, load_config
 from dynamic.core.db import db
 from dynamic.split_tests.models import Exposure, UserAssignment
-from dynamic.accounts.models import User
 from dynamic.split_tests.visitor_ids import VisitorId, read
 from tests.accounts import HOST, signup
 from tests.conftest import TENANT_HOST, Project, dispose_service, migrated_service

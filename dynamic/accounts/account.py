@@ -7,17 +7,16 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
 
-from dynamic.payments import ledger
 from dynamic.accounts import mails
 from dynamic.accounts.auth import end_session, start_session
+from dynamic.accounts.forms import ChangeEmailForm, ChangePasswordForm, DeleteAccountForm
+from dynamic.accounts.models import User
+from dynamic.accounts.signals import account_page, answers, deleting_account
+from dynamic.accounts.tokens import Purpose, TokenError, user_for_token
 from dynamic.core.db import db
 from dynamic.core.forms import ActionForm
-from dynamic.accounts.forms import ChangeEmailForm, ChangePasswordForm, DeleteAccountForm
 from dynamic.core.look import render
-from dynamic.payments.models import Subscription
-from dynamic.accounts.models import User
 from dynamic.core.security import limiter
-from dynamic.accounts.tokens import Purpose, TokenError, user_for_token
 
 bp = Blueprint("account", __name__)
 
@@ -28,9 +27,6 @@ def _guesses() -> str:
 
 
 guarded = limiter.limit("10 per hour", key_func=_guesses, methods=["POST"])
-
-#: The account page shows the latest payments; the billing page shows them all.
-RECENT_PAYMENTS = 5
 
 
 def _forms(**bound: FlaskForm) -> dict[str, FlaskForm]:
@@ -46,32 +42,18 @@ def _forms(**bound: FlaskForm) -> dict[str, FlaskForm]:
 
 
 def _page(status: int = 200, **bound: FlaskForm):
-    payments = ledger.payments_of(current_user.id, RECENT_PAYMENTS)
+    panels = answers(account_page, current_user)
+    shown: dict[str, object] = {}
+    for panel in panels:  # what other areas show here (payments: the plan), in their templates
+        shown.update(panel.context)
     return render(
-        "auth/account.html",
+        "accounts/account.html",
         "Your account",
         status,
         user=current_user,
-        entitlement=ledger.entitlement(current_user.id),
-        payments=payments,
-        held=ledger.held_disputes(p.id for p in payments),
-        plans=ledger.plans(),
+        panels=[panel.template for panel in panels],
+        **shown,
         **_forms(**bound),
-    )
-
-
-def _renewing_subscription() -> bool:
-    return (
-        db.session.scalar(
-            db.select(Subscription.id)
-            .where(
-                Subscription.user_id == current_user.id,
-                Subscription.status.in_(ledger.ENTITLED),
-                Subscription.cancel_at_period_end.is_(False),
-            )
-            .limit(1)
-        )
-        is not None
     )
 
 
@@ -162,11 +144,9 @@ def delete():
     if current_user.is_admin and not _another_admin():
         form.confirm.errors.append("You are the last admin: make someone else admin first.")
         return _page(400, delete_form=form)
-    if _renewing_subscription():
-        form.confirm.errors.append(
-            "Your subscription still renews: cancel it under Billing first, so nothing is "
-            "charged after your account is gone."
-        )
+    refusals = answers(deleting_account, current_user)  # payments: a subscription renews
+    if refusals:
+        form.confirm.errors.extend(refusals)
         return _page(400, delete_form=form)
     current_user.anonymise()
     db.session.commit()
@@ -200,12 +180,12 @@ def verify(token: str):
             else "This link is not valid (any more). Log in to ask for a new one."
         )
         return render(
-            "message.html", "Link not valid", 400, heading="Link not valid", message=message
+            "core/message.html", "Link not valid", 400, heading="Link not valid", message=message
         )
     user.mark_verified()
     db.session.commit()
     return render(
-        "message.html",
+        "core/message.html",
         "Email confirmed",
         heading="Email confirmed",
         message=f"Thank you: {user.email} is confirmed.",

@@ -19,15 +19,15 @@ from flask_login import current_user, decode_cookie, login_user, logout_user
 from sqlalchemy.exc import IntegrityError
 
 from dynamic.accounts import mails
-from dynamic.split_tests import assignment
+from dynamic.accounts.forms import LoginForm, SignupForm
+from dynamic.accounts.models import RememberDevice, User, spend_password_check_time
+from dynamic.accounts.signals import signed_up
 from dynamic.core.db import db
 from dynamic.core.forms import ActionForm, form_status
-from dynamic.accounts.forms import LoginForm, SignupForm
 from dynamic.core.look import render
-from dynamic.accounts.models import RememberDevice, User, spend_password_check_time
 from dynamic.core.security import limiter
 
-bp = Blueprint("auth", __name__)
+bp = Blueprint("auth", __name__, template_folder="templates")  # accounts/templates/
 
 #: Says "this browser has logged in before", nothing more: the static pages ask /app/api/me
 #: only when it is there. Not a secret, so readable by their script.
@@ -145,8 +145,8 @@ def signup():
         user.set_password(form.password.data)
         db.session.add(user)
         try:
-            db.session.flush()  # the user's id, for its split-test buckets
-            assignment.attribute(user)
+            db.session.flush()  # the user's id, for what other areas keep of it (split tests)
+            signed_up.send(current_app._get_current_object(), user=user)
             db.session.commit()
         except IntegrityError:
             db.session.rollback()
@@ -158,7 +158,7 @@ def signup():
             else:
                 flash("Welcome! We could not send the confirmation mail: ask for it again below.")
             return set_hint(redirect(safe_next(request.args.get("next"))))
-    return render("auth/signup.html", "Create your account", form_status(), form=form)
+    return render("accounts/signup.html", "Create your account", form_status(), form=form)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -188,7 +188,7 @@ def login():
             return set_hint(redirect(safe_next(request.args.get("next"))))
         g.floe_login_failed = True
         form.password.errors.append("Wrong email or password.")
-    return render("auth/login.html", "Log in", form_status(), form=form)
+    return render("accounts/login.html", "Log in", form_status(), form=form)
 
 
 @bp.post("/logout")

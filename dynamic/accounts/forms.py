@@ -1,4 +1,4 @@
-"""The service's forms (Flask-WTF: every one carries a CSRF token).
+"""The accounts' forms (Flask-WTF: every one carries a CSRF token).
 
 Every text field has a maximum length, so an over-long value is the form's error (400), never
 work for the password hash or a value the database refuses; a NUL is refused before any form
@@ -7,23 +7,15 @@ is read (dynamic/core/inputs.py).
 
 from __future__ import annotations
 
-from flask import request
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, EmailField, PasswordField, SelectField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
+from wtforms import BooleanField, EmailField, PasswordField
+from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 PASSWORD_MIN = 10
 #: New passwords are at most this long, so a current password is too.
 PASSWORD_MAX = 256
 #: An email address (RFC 5321), users.email's length.
 EMAIL_MAX = 320
-#: Keys of sites, variants: their columns' length.
-KEY_MAX = 64
-
-
-def form_status() -> int:
-    """A form page answers 200 when shown, 400 when shown again with the errors of a post."""
-    return 200 if request.method == "GET" else 400
 
 
 def _email(label: str = "Email") -> EmailField:
@@ -61,10 +53,6 @@ class LoginForm(FlaskForm):
     remember = BooleanField("Keep me logged in on this device")
 
 
-class ActionForm(FlaskForm):
-    """A button that changes something: only the CSRF token (logout, admin actions…)."""
-
-
 class ResetRequestForm(FlaskForm):
     email = _email()
 
@@ -91,26 +79,3 @@ class DeleteAccountForm(FlaskForm):
         "Delete my account and my personal data. This cannot be undone.",
         validators=[DataRequired("Tick the box to confirm.")],
     )
-
-
-class ReportFilterForm(FlaskForm):
-    """The split-test report's filters, read from the query string: a GET form, no token.
-    The view sets the tenant's choices."""
-
-    class Meta:
-        csrf = False
-
-    tenant = SelectField("Site", validate_choice=False, validators=[Length(max=KEY_MAX)])
-    since = DateField("Since", validators=[Optional()])
-
-    def validate_tenant(self, field: SelectField) -> None:
-        known = [key for key, _ in field.choices if key]
-        if field.data and field.data not in known:
-            raise ValidationError(f"No site {field.data[:64]!r} here: choose {', '.join(known)}.")
-
-
-class DecisionForm(FlaskForm):
-    """Stop a split test: everyone is shown the winner, or the control when none is declared.
-    The view sets the choices; dynamic/split_tests/decisions.py says why a winner is refused."""
-
-    winner = SelectField("Everyone sees from now on", validate_choice=False)

@@ -11,13 +11,13 @@ from flask import Blueprint, current_app, flash, redirect, request, url_for
 
 from dynamic.accounts import mails
 from dynamic.accounts.auth import set_hint, start_session
-from dynamic.core.db import db
 from dynamic.accounts.forms import NewPasswordForm, ResetRequestForm
+from dynamic.accounts.models import User
+from dynamic.accounts.tokens import Purpose, TokenError, user_for_token
+from dynamic.core.db import db
 from dynamic.core.forms import form_status
 from dynamic.core.look import render
-from dynamic.accounts.models import User
 from dynamic.core.security import limiter
-from dynamic.accounts.tokens import Purpose, TokenError, user_for_token
 
 bp = Blueprint("reset", __name__)
 
@@ -45,7 +45,7 @@ def request_link():
             "It works once, for a limited time."
         )
         return redirect(url_for("auth.login"))
-    return render("auth/reset_request.html", "Reset your password", form_status(), form=form)
+    return render("accounts/reset_request.html", "Reset your password", form_status(), form=form)
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
@@ -58,7 +58,7 @@ def choose_password(token: str):
             if error.expired
             else "This link is not valid: it was used already, or the password has changed since."
         )
-        return render("auth/reset_invalid.html", "Link not valid", 400, message=message)
+        return render("accounts/reset_invalid.html", "Link not valid", 400, message=message)
     form = NewPasswordForm()
     if form.validate_on_submit():
         user.set_password(form.password.data)  # the link dies with the old password
@@ -68,5 +68,5 @@ def choose_password(token: str):
         flash("Your new password is set. Every other device was logged out.")
         return set_hint(redirect(url_for("account.index")))
     return render(
-        "auth/reset.html", "Choose a new password", form_status(), form=form, email=user.email
+        "accounts/reset.html", "Choose a new password", form_status(), form=form, email=user.email
     )

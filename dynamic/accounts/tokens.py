@@ -15,8 +15,8 @@ from enum import Enum
 from flask import current_app
 from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 
-from dynamic.core.db import db
 from dynamic.accounts.models import User
+from dynamic.core.db import db
 
 
 class Purpose(Enum):

@@ -15,14 +15,14 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from markupsafe import Markup
 
-from dynamic.split_tests import decisions
-from dynamic.split_tests.chart import Series, rate_chart
+from dynamic.accounts.models import User
+from dynamic.admin.forms import DecisionForm, ReportFilterForm
 from dynamic.core.db import db
 from dynamic.core.forms import ActionForm
-from dynamic.admin.forms import DecisionForm, ReportFilterForm
 from dynamic.core.look import render
-from dynamic.accounts.models import User
 from dynamic.payments.plans import format_money
+from dynamic.split_tests import decisions
+from dynamic.split_tests.chart import Series, rate_chart
 from dynamic.split_tests.report import Report, build_report, format_p, format_pp, shortfall
 from floe.experiments import Experiment
 

@@ -10,19 +10,19 @@ from flask import Blueprint, abort, flash, redirect, url_for
 from flask_login import current_user
 from sqlalchemy import func
 
+from dynamic.accounts import mails
+from dynamic.accounts.models import User
 from dynamic.admin import experiment_pages
 from dynamic.core import inputs
-from dynamic.payments import ledger
-from dynamic.accounts import mails
 from dynamic.core.db import db
 from dynamic.core.forms import ActionForm
 from dynamic.core.look import render
-from dynamic.payments.models import Payment
-from dynamic.accounts.models import User
-from dynamic.split_tests.models import UserAssignment
 from dynamic.core.security import login_manager
+from dynamic.payments import ledger
+from dynamic.payments.models import Payment
+from dynamic.split_tests.models import UserAssignment
 
-bp = Blueprint("admin", __name__)
+bp = Blueprint("admin", __name__, template_folder="templates")  # admin/templates/
 bp.register_blueprint(experiment_pages.bp, url_prefix="/experiments")
 
 PER_PAGE = 50

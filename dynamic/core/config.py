@@ -23,7 +23,8 @@ from limits import parse_many
 DEVELOPMENT_SECRET = "floe-development-secret-do-not-use-in-production"
 #: Signs the local development payments' webhook events (no Stripe keys); production refuses it.
 DEVELOPMENT_WEBHOOK_SECRET = "whsec_floe_development_do_not_use_in_production"
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+#: The repository: dynamic/core/config.py is two folders down.
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
 class ConfigError(click.ClickException, RuntimeError):
@@ -141,8 +142,8 @@ def load_config(environ: Mapping[str, str], instance_path: str) -> dict[str, Any
         "FLOE_STRIPE_WEBHOOK_SECRET": environ.get("FLOE_STRIPE_WEBHOOK_SECRET", ""),
         "FLOE_STRIPE_API_BASE": environ.get("FLOE_STRIPE_API_BASE") or None,
         **_login_storm_settings(environ, problems),
-        # Split-test exposures (dynamic/split_tests/visitor_ids.py): beacons per address (an IPv6 /64) and
-        # per visitor id, and the signed visitor ids one address is issued.
+        # Split-test exposures (dynamic/split_tests/visitor_ids.py): beacons per address (an
+        # IPv6 /64) and per visitor id, and the signed visitor ids one address is issued.
         "FLOE_BEACON_LIMIT": _rate(environ, "FLOE_BEACON_LIMIT", "60 per minute", problems),
         "FLOE_BEACON_VISITOR_LIMIT": _rate(
             environ, "FLOE_BEACON_VISITOR_LIMIT", "30 per hour", problems

@@ -1,8 +1,9 @@
 """The database: Flask-SQLAlchemy models, migrated with Alembic through Flask-Migrate.
 
 Every wait on the database is bounded, so a dead or frozen server costs a visitor seconds and
-a 503 (dynamic/core/error_pages.py), never a hung worker thread: connecting (``FLOE_DB_CONNECT_TIMEOUT``),
-waiting for a pooled connection (``FLOE_DB_POOL_TIMEOUT``), each statement
+a 503 (dynamic/core/error_pages.py), never a hung worker thread: connecting
+(``FLOE_DB_CONNECT_TIMEOUT``), waiting for a pooled connection (``FLOE_DB_POOL_TIMEOUT``), each
+statement
 (``FLOE_DB_STATEMENT_TIMEOUT``: the server's ``statement_timeout``, and on PostgreSQL a client
 deadline a little later for a server too frozen to enforce it, dynamic/core/deadlines.py; SQLite's
 busy timeout on a locked file), and a network gone quiet (``FLOE_DB_NETWORK_TIMEOUT``: TCP
@@ -12,6 +13,7 @@ pooled, so the service recovers by itself when the database is back.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -35,6 +37,16 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
+
+
+def utcnow() -> dt.datetime:
+    """Now, in UTC: the default of every model's time columns."""
+    return dt.datetime.now(dt.UTC)
+
+
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """``value`` with its time zone: SQLite gives stored times back without one (UTC)."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
 class DatabaseUnavailable(RuntimeError):

@@ -59,7 +59,7 @@ def init_app(app: Flask) -> None:
 
 def database_unavailable(error: Exception):
     current_app.logger.error("database unavailable on %s: %s", request.path, error)
-    g.database_unavailable = True  # dynamic/core/security.py: no user lookup for the error page
+    g.database_unavailable = True  # dynamic/accounts/sessions.py: no user lookup for the error page
     if request.blueprint in JSON_BLUEPRINTS or request.endpoint in JSON_ENDPOINTS:
         response = jsonify(error="database unavailable", retry_after=RETRY_AFTER)
         response.status_code = 503
@@ -85,4 +85,4 @@ def _handler(status: int, heading: str, message: str):
 def _page(status: int, heading: str, message: str):
     if getattr(g, "tenant", None) is None:  # an unknown host: no theme to show
         return Response(f"{heading}\n", status=status, mimetype="text/plain")
-    return render("message.html", heading, status, heading=heading, message=message)
+    return render("core/message.html", heading, status, heading=heading, message=message)

@@ -164,7 +164,7 @@ def _answer(error: InputError) -> Response | tuple[Any, int]:
     if getattr(g, "tenant", None) is None:  # an unknown host: no theme to show
         return Response(f"{message}\n", status=status, mimetype="text/plain")
     heading = "Not found" if status == 404 else "Cannot read this request"
-    return render("message.html", heading, status, heading=heading, message=message)
+    return render("core/message.html", heading, status, heading=heading, message=message)
 
 
 def _wants_json() -> bool:

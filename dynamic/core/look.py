@@ -1,10 +1,11 @@
 """The dynamic pages in the tenant's theme: its static site's base template and CSS bundle.
 
 Templates resolve as the renderer resolves them (the tenant's overrides in
-``site/templates/tenants/<key>/`` first, then ``site/templates/``), then ``dynamic/templates/``
-for the service's own pages. One Jinja environment per tenant, so each caches its own
-templates; the asset manifest is the renderer's, so the CSS URL is the very file the static
-site deployed.
+``site/templates/tenants/<key>/`` first, then ``site/templates/``), then the service's own
+pages: each area's ``templates/`` folder, one subfolder per area (``core/layout.html``,
+``accounts/login.html``…), found through the blueprints that area registers. One Jinja
+environment per tenant, so each caches its own templates; the asset manifest is the
+renderer's, so the CSS URL is the very file the static site deployed.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def init_app(app: Flask, registry: TenantRegistry) -> None:
             [
                 FileSystemLoader(templates / "tenants" / key),
                 FileSystemLoader(templates),
-                app.jinja_loader,
+                app.jinja_env.loader,  # Flask's: the blueprints' template folders
             ]
         )
         env = app.jinja_env.overlay(loader=loader, trim_blocks=True, lstrip_blocks=True)

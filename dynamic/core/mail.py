@@ -3,7 +3,8 @@
 Views call :func:`send_mail`, or :func:`send_after_response` when the request must not take
 longer, or answer differently, because a mail is sent (a reset request for a known address must
 look like one for an unknown address); which mailer runs is configuration (``FLOE_MAILER``).
-Plain text is enough for what the service sends (verification and password-reset links).
+Each mail has a plain-text part and, when its sender gives one, an HTML part: SES sends both
+as ``multipart/alternative`` (dynamic/core/mails.py writes them from templates).
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ class Message:
     to: str
     subject: str
     text: str
+    #: The same mail as HTML, sent beside the text (multipart/alternative); None: text only.
+    html: str | None = None
 
     def __post_init__(self) -> None:
         if not self.to.strip():
@@ -117,7 +120,7 @@ class SESMailer:
                 Content={
                     "Simple": {
                         "Subject": {"Data": message.subject, "Charset": "UTF-8"},
-                        "Body": {"Text": {"Data": message.text, "Charset": "UTF-8"}},
+                        "Body": self._body(message),
                     }
                 },
             )
@@ -131,6 +134,15 @@ class SESMailer:
         except BotoCoreError as exc:  # no connection, timeout, no credentials …
             raise MailError(f"could not send mail to {message.to}: {exc}") from exc
         logger.info("SES accepted mail to %s (message id %s)", message.to, response["MessageId"])
+
+    @staticmethod
+    def _body(message: Message) -> dict[str, Any]:
+        """The text part, and the HTML part beside it when there is one: SES sends both as
+        one ``multipart/alternative`` message."""
+        body = {"Text": {"Data": message.text, "Charset": "UTF-8"}}
+        if message.html is not None:
+            body["Html"] = {"Data": message.html, "Charset": "UTF-8"}
+        return body
 
 
 def init_app(app: Flask) -> None:
@@ -171,22 +183,26 @@ def get_mailer(app: Flask | None = None) -> Mailer:
     try:
         return app.extensions[EXTENSION_KEY]
     except KeyError:
-        raise RuntimeError("no mailer: call dynamic.core.mail.init_app(app) in create_app") from None
+        raise RuntimeError(
+            "no mailer: call dynamic.core.mail.init_app(app) in create_app"
+        ) from None
 
 
-def send_mail(to: str, subject: str, text: str) -> None:
-    """Send a plain-text mail through the current app's mailer; raises :class:`MailError`."""
-    get_mailer().send(Message(to, subject, text))
+def send_mail(to: str, subject: str, text: str, html: str | None = None) -> None:
+    """Send a mail (its text, and ``html`` beside it) through the current app's mailer;
+    raises :class:`MailError`."""
+    get_mailer().send(Message(to, subject, text, html))
 
 
-def send_after_response(to: str, subject: str, text: str) -> None:
-    """Send a plain-text mail once the server has sent this request's whole response.
+def send_after_response(to: str, subject: str, text: str, html: str | None = None) -> None:
+    """Send a mail (its text, and ``html`` beside it) once the server has sent this request's
+    whole response.
 
     The request does no mail work, so it takes as long, and answers the same, whether a mail
     goes or not; the mail is not sent if the request fails (a 5xx answer). A failure to send is
     logged (the user has had the answer already). Call it from a view, not from a streamed body.
     """
-    message = Message(to, subject, text)
+    message = Message(to, subject, text, html)
     request.environ.setdefault(PENDING_KEY, []).append(message)
 
 

@@ -152,7 +152,7 @@ def init_app(app: Flask) -> None:
         if getattr(g, "tenant", None) is None:
             return f"{error.description}\n", 503, {**retry, "Content-Type": "text/plain"}
         page, status = render(
-            "message.html", "Busy", 503, heading="Busy", message=error.description
+            "core/message.html", "Busy", 503, heading="Busy", message=error.description
         )
         return page, status, retry
 

@@ -9,12 +9,9 @@ event arrives, whatever the browser was told.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
-from pathlib import Path
 
 from flask import (
     Blueprint,
-    Flask,
     abort,
     current_app,
     flash,
@@ -31,20 +28,20 @@ from sqlalchemy.exc import IntegrityError
 from wtforms import HiddenField
 from wtforms.validators import DataRequired, Length, Regexp
 
+from dynamic.accounts.models import User
 from dynamic.core import inputs
-from dynamic.payments import ledger, stripe_client
 from dynamic.core.db import db
 from dynamic.core.forms import ActionForm
 from dynamic.core.look import render
-from dynamic.payments.models import CheckoutSession, Payment, StripeCustomer, Subscription
-from dynamic.accounts.models import User
-from dynamic.payments.plans import Plan, format_money, load_plans
 from dynamic.core.security import csrf
 from dynamic.core.site_url import absolute_url
+from dynamic.payments import ledger, stripe_client
+from dynamic.payments.models import CheckoutSession, Payment, StripeCustomer, Subscription
+from dynamic.payments.plans import Plan
 from dynamic.payments.stripe_client import PaymentServiceError, gateway
 from dynamic.payments.webhooks import EventRejected, receive
 
-bp = Blueprint("pay", __name__)
+bp = Blueprint("pay", __name__, template_folder="templates")  # payments/templates/
 
 _ATTEMPT = r"^[A-Za-z0-9_-]{16,64}$"
 #: A plan's key in site/plans.toml (checkout_sessions.plan holds it).
@@ -62,27 +59,12 @@ class CheckoutForm(FlaskForm):
     attempt = HiddenField(validators=[DataRequired(), Regexp(_ATTEMPT)])
 
 
-def init_app(app: Flask, tenants: Iterable[str], prefix: str) -> None:
-    """Plans, the Stripe client (or the local stand-in) and the payment routes."""
-    site = Path(app.config["FLOE_SITE_DIR"])
-    app.extensions["floe.plans"] = load_plans(
-        site / "plans.toml", tenants, display_path="site/plans.toml"
-    )
-    stripe_client.init_app(app)
-    app.jinja_env.globals["money"] = format_money
-    app.register_blueprint(bp, url_prefix=prefix)
-    if stripe_client.is_local_app(app):
-        from dynamic.payments import local_stripe
-
-        app.register_blueprint(local_stripe.bp, url_prefix=prefix)
-
-
 def _plan(key: str | None) -> Plan:
     """The request's tenant's plan ``key``, or a 404 page that says so."""
     plan = ledger.plans().get((g.tenant.key, key or ""))
     if plan is None:
         page = render(
-            "message.html",
+            "core/message.html",
             "No such plan",
             404,
             heading="No such plan",
@@ -99,7 +81,7 @@ def _subscribed() -> ledger.Entitlement | None:
 
 def _confirm_page(plan: Plan, form: CheckoutForm, status: int = 200):
     return render(
-        "pay/checkout.html",
+        "payments/checkout.html",
         f"{plan.name}: checkout",
         status,
         plan=plan,
@@ -203,7 +185,7 @@ def customer_for(user: User) -> str:
 
 def _unavailable():
     return render(
-        "message.html",
+        "core/message.html",
         "Payment unavailable",
         502,
         heading="Payment unavailable",
@@ -231,7 +213,12 @@ def success():
         state = "pending"
     plan = ledger.plans().get((checkout.tenant, checkout.plan))
     body, status = render(
-        "pay/success.html", "Payment", state=state, payment=payment, plan=plan, checkout=checkout
+        "payments/success.html",
+        "Payment",
+        state=state,
+        payment=payment,
+        plan=plan,
+        checkout=checkout,
     )
     response = current_app.make_response((body, status))
     if state == "pending":
@@ -250,7 +237,7 @@ def billing():
     ).all()
     payments = ledger.payments_of(user_id)
     return render(
-        "pay/billing.html",
+        "payments/billing.html",
         "Billing",
         entitlement=ledger.entitlement(user_id),
         subscriptions=subscriptions,

@@ -19,12 +19,11 @@ from flask_login import current_user, login_required
 from itsdangerous import BadSignature
 from sqlalchemy import select
 
-from dynamic.payments import ledger
-from dynamic.core.db import db
+from dynamic.core.db import as_utc, db
 from dynamic.core.forms import ActionForm
 from dynamic.core.look import render
+from dynamic.payments import ledger
 from dynamic.payments.models import Subscription
-from dynamic.core.db import as_utc
 from dynamic.payments.stripe_client import local_serializer, webhook_secret
 from dynamic.payments.webhooks import receive
 
@@ -67,7 +66,7 @@ def checkout(token: str):
     plan = ledger.plans().by_ref(params["metadata"]["floe_plan"])
     if plan is None:
         abort(404)
-    return render("pay/local_checkout.html", "Test payment", plan=plan, form=ActionForm())
+    return render("payments/local_checkout.html", "Test payment", plan=plan, form=ActionForm())
 
 
 @bp.post("/pay/local/checkout/<token>")
@@ -173,7 +172,7 @@ def _invoice_payment(invoice: dict[str, Any], intent: str, now: int) -> dict[str
 def portal():
     """Stripe's Customer Portal, played locally: cancel, or make the next renewal fail."""
     return render(
-        "pay/local_portal.html",
+        "payments/local_portal.html",
         "Test billing portal",
         subscriptions=_subscriptions(),
         form=ActionForm(),

@@ -25,10 +25,9 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 
-from dynamic.core.db import db
+from dynamic.core.db import as_utc, db
 from dynamic.core.inputs import check_storable
 from dynamic.payments.models import CheckoutSession, Dispute, Payment, Subscription
-from dynamic.core.db import as_utc
 
 PAYMENT_RANK = {"pending": 0, "failed": 1, "paid": 2}
 _IDS = ("payment_intent_id", "invoice_id", "charge_id", "checkout_session_id")

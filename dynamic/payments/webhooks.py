@@ -6,7 +6,8 @@
   transaction as the event's effects. A second delivery finds it and changes nothing; two at
   once collide on the key and one rolls back.
 - In any order: each handler turns its object into the state it reports, and
-  dynamic/payments/payment_records.py merges states by rules whose result does not depend on their order.
+  dynamic/payments/payment_records.py merges states by rules whose result does not depend on
+  their order.
 - Whole or not at all: a field that cannot be stored (an id longer than its column, a NUL, an
   amount or a time out of range, a value of the wrong type) refuses the event with 400 and
   records nothing, on SQLite as on PostgreSQL. Refusing rather than acknowledging is Stripe's
@@ -32,13 +33,23 @@ import stripe
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from dynamic.accounts import mails
+from dynamic.accounts.models import User
 from dynamic.core.db import db
 from dynamic.core.inputs import Unstorable, check_storable, parse_int
+from dynamic.payments import mails
 from dynamic.payments.ledger import plans
 from dynamic.payments.models import StripeCustomer, StripeEvent
-from dynamic.accounts.models import User
-from dynamic.payments.payment_records import DISPUTE_RANK, SUBSCRIPTION_RANK, DisputeState, PaymentState, SubscriptionState, mark_checkout, save_dispute, save_payment, save_subscription
+from dynamic.payments.payment_records import (
+    DISPUTE_RANK,
+    SUBSCRIPTION_RANK,
+    DisputeState,
+    PaymentState,
+    SubscriptionState,
+    mark_checkout,
+    save_dispute,
+    save_payment,
+    save_subscription,
+)
 from dynamic.payments.stripe_client import webhook_secret
 
 TOLERANCE_SECONDS = 300

@@ -5,9 +5,10 @@ Assignment is a pure function of the visitor id (floe.experiments), so nothing i
 a browser confirms it showed a variant. The cookies only tell the host's edge which pre-rendered
 file to serve next time; the service itself always recomputes the variant from the visitor id.
 
-An admin's decision (dynamic/split_tests/decisions.py) applies here at once: a test stopped in the admin
-serves its concluded variant to everyone who reaches the service and is no longer counted,
-while the edge keeps serving returning visitors their variant until the sites are rebuilt.
+An admin's decision (dynamic/split_tests/decisions.py) applies here at once: a test stopped
+in the admin serves its concluded variant to everyone who reaches the service and is no longer
+counted, while the edge keeps serving returning visitors their variant until the sites are
+rebuilt.
 """
 
 from __future__ import annotations
@@ -17,21 +18,20 @@ import re
 import secrets
 from pathlib import Path
 
-from flask import Blueprint, Flask, Response, abort, current_app, g, jsonify, request
+from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from dynamic.split_tests import visitor_ids
+from dynamic.accounts.models import User
 from dynamic.core.db import db
+from dynamic.core.security import csrf, limiter
+from dynamic.split_tests import visitor_ids
 from dynamic.split_tests.decisions import DecisionsUnavailable, defined, effective
 from dynamic.split_tests.models import Exposure, UserAssignment
-from dynamic.accounts.models import User
-from dynamic.core.security import csrf, limiter
 from dynamic.split_tests.visitor_ids import address
 from floe.experiments import (
     Experiment,
     Variant,
     assignment_cookie,
-    load_experiments,
 )
 from floe.security_headers import SECURITY_HEADERS
 
@@ -48,13 +48,6 @@ BOTS = re.compile(
 )
 #: The path of a landing page, as the build writes them: "" (home) or "name/".
 _PAGE_PATH = re.compile(r"^(?:[a-z0-9][a-z0-9-]{0,99}/)?$")
-
-
-def init_app(app: Flask, tenants) -> None:
-    site = Path(app.config["FLOE_SITE_DIR"])
-    app.extensions["floe.experiments"] = load_experiments(
-        site / "experiments.toml", tenants, display_path="site/experiments.toml"
-    )
 
 
 def is_bot() -> bool:

@@ -57,8 +57,9 @@ def _decided(experiment: Experiment, decision: ExperimentDecision | None) -> Exp
 def effective() -> Experiments:
     """The experiments as the service applies them now: one small query per request.
 
-    Raises DecisionsUnavailable (a 503, dynamic/core/error_pages.py) when the database does not answer;
-    the first views of pages under test catch it and serve the control (dynamic/split_tests/assignment.py)."""
+    Raises DecisionsUnavailable (a 503, dynamic/core/error_pages.py) when the database does not
+    answer; the first views of pages under test catch it and serve the control
+    (dynamic/split_tests/assignment.py)."""
     if _MEMO not in g:
         try:
             setattr(g, _MEMO, _load())

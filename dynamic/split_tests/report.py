@@ -48,12 +48,24 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped
 from sqlalchemy.sql.functions import FunctionElement
 
+from dynamic.accounts.models import User
 from dynamic.core.db import db
 from dynamic.payments.ledger import HELD, NET
 from dynamic.payments.models import Dispute, Payment
 from dynamic.split_tests.models import Exposure, UserAssignment
-from dynamic.accounts.models import User
-from dynamic.split_tests.stats import MIN_CONVERSIONS, MIN_EXPOSURES, ConversionComparison, MeanComparison, Moments, SampleRatio, compare_conversion, compare_means, enough_data, proportion_interval, sample_ratio
+from dynamic.split_tests.stats import (
+    MIN_CONVERSIONS,
+    MIN_EXPOSURES,
+    ConversionComparison,
+    MeanComparison,
+    Moments,
+    SampleRatio,
+    compare_conversion,
+    compare_means,
+    enough_data,
+    proportion_interval,
+    sample_ratio,
+)
 from floe.experiments import Experiment, Variant
 
 CONFIDENCE = 0.95
@@ -292,8 +304,8 @@ class _Money:
 
 def net_revenue_per_user(users: Select[Any]) -> Subquery:
     """A subquery of (user_id, currency, net, paid): each user's lifetime value per currency
-    (as dynamic/payments/ledger.py counts it), and 1 where they made a paid payment in it, for the user
-    ids that the select ``users`` gives."""
+    (as dynamic/payments/ledger.py counts it), and 1 where they made a paid payment in it, for
+    the user ids that the select ``users`` gives."""
     paid = Payment.status == "paid"
     payments = select(
         Payment.user_id.label("user_id"),
