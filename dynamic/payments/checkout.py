@@ -1,5 +1,6 @@
 """Payment pages: confirm a plan, go to Stripe Checkout, see the result, open the billing
-portal; and the endpoint Stripe's webhooks post to.
+portal. The endpoint Stripe's webhooks post to is on this blueprint too (``pay.webhook``); its
+view is in dynamic/payments/webhooks.py.
 
 The pricing pages link to ``GET /app/pay/checkout?plan=KEY``. What was paid is only ever
 learnt from webhooks (dynamic/payments/webhooks.py): the success page shows "pending" until the
@@ -16,7 +17,6 @@ from flask import (
     current_app,
     flash,
     g,
-    jsonify,
     redirect,
     request,
     url_for,
@@ -33,21 +33,17 @@ from dynamic.core import inputs
 from dynamic.core.db import db
 from dynamic.core.forms import ActionForm
 from dynamic.core.look import render
-from dynamic.core.security import csrf
 from dynamic.core.site_url import absolute_url
-from dynamic.payments import ledger, stripe_client
+from dynamic.payments import ledger, stripe_client, webhooks
 from dynamic.payments.models import CheckoutSession, Payment, StripeCustomer, Subscription
 from dynamic.payments.plans import Plan
 from dynamic.payments.stripe_client import PaymentServiceError, gateway
-from dynamic.payments.webhooks import EventRejected, receive
 
 bp = Blueprint("pay", __name__, template_folder="templates")  # payments/templates/
 
 _ATTEMPT = r"^[A-Za-z0-9_-]{16,64}$"
 #: A plan's key in site/plans.toml (checkout_sessions.plan holds it).
 PLAN_KEY_MAX = 64
-#: Stripe's events are a few kilobytes; a larger body is not read further.
-MAX_EVENT_BYTES = 1 << 20
 #: Seconds between reloads of the success page while the payment is pending.
 RELOAD_SECONDS = 3
 
@@ -272,19 +268,5 @@ def _customer_of(user_id: int) -> str | None:
     return db.session.scalar(select(StripeCustomer.id).where(StripeCustomer.user_id == user_id))
 
 
-@bp.post("/pay/webhook")
-@csrf.exempt
-def webhook():
-    """Stripe's events: the signature, not a CSRF token, proves where they come from."""
-    body = request.stream.read(MAX_EVENT_BYTES + 1)
-    if len(body) > MAX_EVENT_BYTES:
-        return jsonify(error=f"larger than {MAX_EVENT_BYTES} bytes: not a Stripe event"), 400
-    try:
-        outcome = receive(body, request.headers.get("Stripe-Signature"))
-    except EventRejected as error:
-        # An authentic event refused (one this service can never store) is an error to look
-        # at: Stripe retries it for three days, time to fix and let a retry through.
-        log = current_app.logger.error if error.authentic else current_app.logger.warning
-        log("stripe webhook refused: %s", error)
-        return jsonify(error=str(error)), 400
-    return jsonify(received=outcome.event_id, result=outcome.result)
+# Stripe's webhook endpoint, POST /app/pay/webhook: the view is webhooks.webhook.
+bp.add_url_rule("/pay/webhook", view_func=webhooks.webhook, methods=["POST"])

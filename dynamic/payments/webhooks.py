@@ -1,4 +1,5 @@
-"""Stripe's webhook events: verified, stored once, applied to the payment records.
+"""Stripe's webhook events: the endpoint they are posted to (:func:`webhook`, POST
+/app/pay/webhook), verified, stored once, applied to the payment records.
 
 - Authentic: ``stripe.Webhook.construct_event`` checks the ``Stripe-Signature`` header over the
   raw body (HMAC-SHA256, any of several ``v1`` signatures, timestamps up to 300 s old).
@@ -30,12 +31,14 @@ from functools import partial
 from typing import Any
 
 import stripe
+from flask import current_app, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from dynamic.accounts.models import User
 from dynamic.core.db import db
 from dynamic.core.inputs import Unstorable, check_storable, parse_int
+from dynamic.core.security import csrf
 from dynamic.payments import mails
 from dynamic.payments.ledger import plans
 from dynamic.payments.models import StripeCustomer, StripeEvent
@@ -82,6 +85,27 @@ class Outcome:
     type: str
     #: "recorded" (applied), "stored" (a type this service does not act on) or "duplicate".
     result: str
+
+
+#: Stripe's events are a few kilobytes; a larger body is not read further.
+MAX_EVENT_BYTES = 1 << 20
+
+
+@csrf.exempt
+def webhook() -> Any:
+    """Stripe's events: the signature, not a CSRF token, proves where they come from."""
+    body = request.stream.read(MAX_EVENT_BYTES + 1)
+    if len(body) > MAX_EVENT_BYTES:
+        return jsonify(error=f"larger than {MAX_EVENT_BYTES} bytes: not a Stripe event"), 400
+    try:
+        outcome = receive(body, request.headers.get("Stripe-Signature"))
+    except EventRejected as error:
+        # An authentic event refused (one this service can never store) is an error to look
+        # at: Stripe retries it for three days, time to fix and let a retry through.
+        log = current_app.logger.error if error.authentic else current_app.logger.warning
+        log("stripe webhook refused: %s", error)
+        return jsonify(error=str(error)), 400
+    return jsonify(received=outcome.event_id, result=outcome.result)
 
 
 def receive(payload: bytes, signature: str | None) -> Outcome:

@@ -74,6 +74,7 @@ def split_revenue(experiment: str | None) -> None:
             click.echo(f"{bucket[0]}\t{bucket[1]}\t{users}\t{money}")
 
 
+#: Written in full: strptime alone would take 2026-1-5 too.
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -84,6 +85,9 @@ class Day(click.DateTime):
 
     def __init__(self) -> None:
         super().__init__(formats=["%Y-%m-%d"])
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "YYYY-MM-DD"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, dt.date):
