@@ -101,7 +101,7 @@ errorlog = "-"
 access_log_format = '%(h)s %(t)s "%({http_host}e)s" "%(r)s" %(s)s %(b)s %(M)sms "%(f)s" "%(a)s"'
 
 # Forwarded headers are the app's job: Werkzeug's ProxyFix believes X-Forwarded-For/-Proto/-Host
-# from exactly FLOE_TRUSTED_PROXIES proxies (dynamic/tenancy.py). Gunicorn's own handling would
+# from exactly FLOE_TRUSTED_PROXIES proxies (dynamic/core/tenancy.py). Gunicorn's own handling would
 # be a second, independent trust list (it believes X-Forwarded-Proto from 127.0.0.1 by
 # default), so it trusts no one here and never changes the scheme itself.
 forwarded_allow_ips = ""
@@ -123,11 +123,11 @@ if os.path.isdir("/dev/shm"):
 def on_starting(server) -> None:
     """Check the service's settings in the master, before any worker starts: a bad one stops
     gunicorn with one short message listing every problem (``Error: …``, exit status 1), not
-    a traceback per worker. dynamic/config.py is loaded by its path, not imported: the master
+    a traceback per worker. dynamic/core/config.py is loaded by its path, not imported: the master
     must not import the app, or workers forked after ``kill -HUP`` would run the old code."""
     import importlib.util
 
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dynamic", "config.py")
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dynamic", "core", "config.py")
     spec = importlib.util.spec_from_file_location("floe_settings_check", path)
     settings = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(settings)

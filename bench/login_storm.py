@@ -75,7 +75,7 @@ PROBES = (("split assign", f"/app/split/assign?exp={EXPERIMENT}"), ("health", "/
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 UNGATED = {"FLOE_PASSWORD_CHECKS": "1000", "FLOE_PASSWORD_WAITERS": "1000"}
 
-#: The run's proof of the edge (dynamic/edge_proof.py), a fresh random value each run.
+#: The run's proof of the edge (dynamic/core/edge_proof.py), a fresh random value each run.
 EDGE_SECRET = secrets.token_urlsafe(48)
 
 

@@ -9,7 +9,7 @@ answer), it migrates the schema, loads a deterministic data set in bulk (execute
 COPY on PostgreSQL), analyses the tables as autovacuum would, and times, as medians of --runs
 runs each on a new session:
 
-  (a) the report of the experiment: dynamic.split_report.build_report, every tenant and day
+  (a) the report of the experiment: dynamic.split_tests.report.build_report, every tenant and day
   (b) the report of one tenant from a day on (--tenant T --since D)
   (c) baseline: SELECT count(*) FROM exposures WHERE experiment = KEY, the least any report
       of these exposures can cost
@@ -46,9 +46,10 @@ from flask import Flask
 from sqlalchemy import event, func, select, text
 
 from bench.service import postgres_database
-from dynamic.db import db
-from dynamic.ledger import HELD
-from dynamic.models import Dispute, Exposure, Payment, UserAssignment
+from dynamic.core.db import db
+from dynamic.payments.ledger import HELD
+from dynamic.payments.models import Dispute, Payment
+from dynamic.split_tests.models import Exposure, UserAssignment
 from floe.experiments import Experiment, Variant
 
 KEY = "bench-pricing"
@@ -206,7 +207,7 @@ def seed(exposures: int, users: int) -> dict[str, int]:
 
 
 def report(**filters: Any) -> None:
-    from dynamic.split_report import build_report
+    from dynamic.split_tests.report import build_report
 
     build_report(EXPERIMENT, **filters)
 

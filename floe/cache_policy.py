@@ -26,7 +26,8 @@ NETLIFY_DEFAULT = REVALIDATE
 #: Cache-Control by URL path prefix, first match wins; any other path gets REVALIDATE.
 CACHE_RULES: tuple[tuple[str, str], ...] = ((PREFIX, IMMUTABLE),)
 
-#: Files whose type their extension does not tell: the renderer's Atom feed (renderer.seo).
+#: Files whose type their extension does not tell: the renderer's Atom feed
+#: (renderer.views.crawler_files).
 TYPES_BY_PATH = {"/feed.xml": "application/atom+xml"}
 #: What Python's own table gets wrong for the web or lacks (it has no fonts and calls XML
 #: text/xml, whose default charset is ASCII).

@@ -1,7 +1,8 @@
-"""The security headers of every page of the sites, wherever it is served from: the build writes
-them into each site's ``_headers`` (renderer/views/crawler_files.py), CloudFront's response headers policy
-repeats them (ops/cloudfront.yaml, checked by the tests), and the dynamic service sends them
-on the split-tested pages it serves (dynamic/split.py), which Netlify's ``_headers`` never reach.
+"""The security headers of every page of the sites, wherever it is served from: the build
+writes them into each site's ``_headers`` (renderer/views/crawler_files.py), CloudFront's
+response headers policy repeats them (ops/cloudfront.yaml, checked by the tests), and the
+dynamic service sends them on the split-tested pages it serves
+(dynamic/split_tests/assignment.py), which Netlify's ``_headers`` never reach.
 """
 
 from __future__ import annotations

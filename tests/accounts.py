@@ -25,7 +25,7 @@ def post_form(client, page: str, action: str | None = None, host: str = TENANT_H
     prefix = next((key.split("-")[0] + "-" for key in data if "-" in key), "")
     data[prefix + "csrf_token"] = token
     # buffered: read the whole body, then close it, as a server does (mail queued for after the
-    # response goes then, see dynamic.mail.send_after_response)
+    # response goes then, see dynamic.core.mail.send_after_response)
     return client.post(action or page, headers={"Host": host}, data=data, buffered=True)
 
 

@@ -229,7 +229,7 @@ def migrated_service(database_url: str, **config):
 
 def dispose_service(service) -> None:
     """Close the service's database connections (PostgreSQL drops the database after)."""
-    from dynamic.db import db
+    from dynamic.core.db import db
 
     with service.app_context():
         db.session.remove()

@@ -220,7 +220,7 @@ def test_the_service_serves_a_first_view_from_one_build_when_current_moves(
 ) -> None:
     """A build published while the service answers a request: the request keeps reading the
     build it began with (its variant's page, not the next build's control)."""
-    from dynamic import split
+    from dynamic.split_tests import assignment as split
     from tests.conftest import TENANT_HOST, dispose_service, migrated_service
 
     out = tmp_path / "build"

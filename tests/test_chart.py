@@ -10,7 +10,16 @@ from dataclasses import dataclass
 
 import pytest
 
-from dynamic.chart import BOTTOM, HEIGHT, LEFT, RIGHT, WIDTH, Series, nice_step, rate_chart
+from dynamic.split_tests.chart import (
+    BOTTOM,
+    HEIGHT,
+    LEFT,
+    RIGHT,
+    WIDTH,
+    Series,
+    nice_step,
+    rate_chart,
+)
 
 NS = {"svg": "http://www.w3.org/2000/svg"}
 DAY = dt.date(2026, 11, 1)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from dynamic.split import VISITOR_COOKIE
+from dynamic.split_tests.assignment import VISITOR_COOKIE
 from floe.security_headers import SECURITY_HEADERS
 from publish import cloudfront
 from publish import netlify_headers as headers

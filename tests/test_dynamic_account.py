@@ -8,8 +8,8 @@ import time
 import itsdangerous
 import pytest
 
-from dynamic.db import db
-from dynamic.models import User
+from dynamic.accounts.models import User
+from dynamic.core.db import db
 from tests.accounts import (
     HOST,
     PASSWORD,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from dynamic.db import db
-from dynamic.models import User
+from dynamic.accounts.models import User
+from dynamic.core.db import db
 from tests.accounts import HOST, PASSWORD, last_link, login, me, outbox, post_form, signup
 
 ADMIN = "root@example.com"

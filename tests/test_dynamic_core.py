@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from dynamic import create_app
-from dynamic.config import DEVELOPMENT_SECRET, ConfigError, load_config
+from dynamic.core.config import DEVELOPMENT_SECRET, ConfigError, load_config
 from tests.conftest import TENANT_HOST
 
 
@@ -46,8 +46,8 @@ def test_forwarded_headers_count_only_behind_trusted_proxies() -> None:
 
 
 def test_emails_are_unique_whatever_their_capitals(app) -> None:
-    from dynamic.db import db
-    from dynamic.models import User
+    from dynamic.accounts.models import User
+    from dynamic.core.db import db
 
     with app.app_context():
         db.session.add(User(email="ada@example.com", password_hash="x", tenant="freelancers"))

@@ -12,7 +12,7 @@ import jwt
 import pytest
 
 from dynamic import create_app
-from dynamic.config import ConfigError, load_config
+from dynamic.core.config import ConfigError, load_config
 from tests.accounts import csrf_token
 from tests.conftest import REPO, TENANT_HOST, dispose_service, migrated_service, production
 

@@ -18,8 +18,9 @@ from flask import Flask
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from dynamic.db import db
-from dynamic.models import CheckoutSession, Payment, StripeCustomer, User
+from dynamic.accounts.models import User
+from dynamic.core.db import db
+from dynamic.payments.models import CheckoutSession, Payment, StripeCustomer
 from tests.accounts import HOST, login, signup
 from tests.conftest import dispose_service, migrated_service
 from tests.helpers.route_fuzz import (
@@ -150,7 +151,7 @@ def test_the_guard_keeps_legitimate_input(service):
 
 
 def _deliver(app, client, evt):
-    from dynamic.stripe_api import webhook_secret
+    from dynamic.payments.stripe_client import webhook_secret
 
     payload = json.dumps(evt)
     with app.app_context():
@@ -188,7 +189,7 @@ UNSTORABLE = {
 
 def test_a_signed_event_that_cannot_be_stored_is_refused_whole(service, caplog):
     """On PostgreSQL these answered 500; on SQLite some were stored. Refused on both, with
-    nothing recorded, so Stripe retries them (see dynamic/stripe_events.py)."""
+    nothing recorded, so Stripe retries them (see dynamic/payments/webhooks.py)."""
     guard = DataGuard(service)
     guard.keep()
     client = service.test_client()

@@ -18,9 +18,9 @@ import pytest
 from flask import Flask
 from moto.server import ThreadedMotoServer
 
-from dynamic import mail
-from dynamic.config import ConfigError
-from dynamic.mail import ConsoleMailer, MailError, Message, SESMailer
+from dynamic.core import mail
+from dynamic.core.config import ConfigError
+from dynamic.core.mail import ConsoleMailer, MailError, Message, SESMailer
 
 REGION = "us-east-1"
 SENDER = "Tallystack <no-reply@tallystack.example>"

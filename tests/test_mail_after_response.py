@@ -14,10 +14,10 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
-from dynamic import mail
-from dynamic.db import db
-from dynamic.mail import MailError, Message
-from dynamic.models import User
+from dynamic.accounts.models import User
+from dynamic.core import mail
+from dynamic.core.db import db
+from dynamic.core.mail import MailError, Message
 from tests.accounts import HOST, csrf_token, login, logout, post_form, signup
 from tests.conftest import TENANT_HOST
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dynamic.config import ConfigError, load_config
+from dynamic.core.config import ConfigError, load_config
 from floe.tenants import load_tenants
 from tests.accounts import csrf_token, outbox, post_form, signup
 from tests.conftest import REPO, TENANT_HOST, dispose_service, migrated_service, production
@@ -43,7 +43,7 @@ def ask_reset(app, host: str, email: str = "ada@example.com"):
         "/app/reset",
         headers={"Host": host},
         data={"csrf_token": token, "email": email},
-        buffered=True,  # the mail goes once the response is sent (dynamic/mail.py)
+        buffered=True,  # the mail goes once the response is sent (dynamic/core/mail.py)
     )
 
 
@@ -78,8 +78,8 @@ def test_verification_links_use_the_site_url_not_the_scheme_of_the_request(
 
 
 def test_an_admin_on_another_site_mails_a_link_to_the_users_own(production_links) -> None:
-    from dynamic.db import db
-    from dynamic.models import User
+    from dynamic.accounts.models import User
+    from dynamic.core.db import db
 
     signup(production_links.test_client(), email="carol@example.com", host=TENANT_HOST)
     admin = production_links.test_client()

@@ -26,7 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from werkzeug.serving import make_server
 
-from dynamic.db import db
+from dynamic.core.db import db
 from tests.accounts import PASSWORD, signup
 from tests.browser import require
 from tests.conftest import (

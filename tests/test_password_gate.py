@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from dynamic.password_gate import PasswordChecksBusy, PasswordGate
+from dynamic.core.password_gate import PasswordChecksBusy, PasswordGate
 from tests.accounts import (
     HOST,
     PASSWORD,
@@ -330,7 +330,7 @@ def test_the_login_limit_holds_across_a_window_boundary(app, monkeypatch) -> Non
 
 
 def test_gate_settings_are_checked(tmp_path: Path) -> None:
-    from dynamic.config import ConfigError, load_config
+    from dynamic.core.config import ConfigError, load_config
 
     with pytest.raises(ConfigError, match="FLOE_PASSWORD_CHECKS=0: 1 or more"):
         load_config({"FLOE_PASSWORD_CHECKS": "0"}, str(tmp_path))

@@ -11,10 +11,11 @@ import textwrap
 import pytest
 
 from dynamic import create_app
-from dynamic.config import DEVELOPMENT_WEBHOOK_SECRET, ConfigError, check_stripe
-from dynamic.db import db
-from dynamic.models import CheckoutSession, StripeCustomer, User
-from dynamic.plans import format_money, load_plans
+from dynamic.accounts.models import User
+from dynamic.core.config import DEVELOPMENT_WEBHOOK_SECRET, ConfigError, check_stripe
+from dynamic.core.db import db
+from dynamic.payments.models import CheckoutSession, StripeCustomer
+from dynamic.payments.plans import format_money, load_plans
 from floe.errors import SourceError
 from tests.accounts import HOST, csrf_token, signup
 from tests.conftest import dispose_service
@@ -349,7 +350,7 @@ def test_the_pricing_pages_link_to_checkout_for_their_own_plans(sample_build) ->
     names a plan of that site."""
     import re as _re
 
-    from dynamic.plans import load_plans
+    from dynamic.payments.plans import load_plans
     from tests.conftest import REPO
 
     plans = load_plans(REPO / "site" / "plans.toml", ["freelancers", "agencies"])

@@ -7,9 +7,12 @@ import datetime as dt
 
 import pytest
 
-from dynamic import ledger
-from dynamic.db import db
-from dynamic.models import StripeCustomer, User, UserAssignment
+from dynamic.accounts.models import User
+from dynamic.core.db import db
+from dynamic.payments import ledger
+from dynamic.payments.models import StripeCustomer
+from dynamic.split_tests import revenue
+from dynamic.split_tests.models import UserAssignment
 from tests.conftest import dispose_service
 from tests.stripe_stub import (
     DAY,
@@ -158,14 +161,14 @@ def test_revenue_per_bucket(app, client) -> None:
         ),
     )
     with app.app_context():
-        assert ledger.bucket_revenue(headline) == [
-            ledger.BucketRevenue(headline, "annual-first", "eur", 1900, 1),
-            ledger.BucketRevenue(headline, "control", "usd", 1200, 2),
+        assert revenue.bucket_revenue(headline) == [
+            revenue.BucketRevenue(headline, "annual-first", "eur", 1900, 1),
+            revenue.BucketRevenue(headline, "control", "usd", 1200, 2),
         ]
-        assert ledger.bucket_revenue("home-hero") == [
-            ledger.BucketRevenue("home-hero", "short", "usd", 1200, 1)
+        assert revenue.bucket_revenue("home-hero") == [
+            revenue.BucketRevenue("home-hero", "short", "usd", 1200, 1)
         ]
-        assert ledger.bucket_sizes(headline) == {
+        assert revenue.bucket_sizes(headline) == {
             (headline, "control"): 2,
             (headline, "annual-first"): 2,
         }

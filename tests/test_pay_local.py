@@ -10,9 +10,11 @@ import re
 
 import pytest
 
-from dynamic import ledger
-from dynamic.db import db
-from dynamic.models import Payment, StripeEvent, User
+from dynamic.accounts.models import User
+from dynamic.core.db import db
+from dynamic.payments import ledger
+from dynamic.payments.models import Payment, StripeEvent
+from dynamic.split_tests import revenue as split_revenue
 from tests.accounts import HOST, PASSWORD, csrf_token, login, me, outbox, post_form, signup
 from tests.conftest import dispose_service
 from tests.stripe_stub import make_app
@@ -115,7 +117,7 @@ def test_sign_up_buy_and_see_it_everywhere(app, client) -> None:
 
     # The bucket the user signed up in is credited with their payments.
     with app.app_context():
-        [row] = ledger.bucket_revenue("pricing-headline")
+        [row] = split_revenue.bucket_revenue("pricing-headline")
         assert (row.variant, row.currency, row.revenue, row.payers) == (variant, "usd", 11100, 1)
     revenue = runner.invoke(args=["split", "revenue", "pricing-headline"]).output
     assert f"pricing-headline\t{variant}\t1\tusd\t1\t11100" in revenue

@@ -12,9 +12,10 @@ import threading
 
 import pytest
 
-from dynamic import ledger
-from dynamic.db import db
-from dynamic.models import Dispute, Payment, StripeCustomer, StripeEvent, Subscription, User, as_utc
+from dynamic.accounts.models import User
+from dynamic.core.db import as_utc, db
+from dynamic.payments import ledger
+from dynamic.payments.models import Dispute, Payment, StripeCustomer, StripeEvent, Subscription
 from tests.accounts import outbox
 from tests.conftest import dispose_service
 from tests.stripe_stub import (

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from dynamic import create_app
-from dynamic.config import ConfigError, check_stripe, load_config
+from dynamic.core.config import ConfigError, check_stripe, load_config
 from tests.conftest import production
 
 REPO = Path(__file__).resolve().parent.parent

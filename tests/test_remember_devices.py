@@ -10,8 +10,8 @@ import hashlib
 import pytest
 import sqlalchemy as sa
 
-from dynamic.db import db
-from dynamic.models import RememberDevice, User
+from dynamic.accounts.models import RememberDevice, User
+from dynamic.core.db import db
 from tests.accounts import HOST, PASSWORD, login, logout, me, post_form, signup
 from tests.conftest import TENANT_HOST, dispose_service, migrated_service
 

@@ -8,8 +8,9 @@ import time
 
 import pytest
 
-from dynamic.db import db
-from dynamic.models import Exposure, User, UserAssignment
+from dynamic.accounts.models import User
+from dynamic.core.db import db
+from dynamic.split_tests.models import Exposure, UserAssignment
 from tests.accounts import PASSWORD
 from tests.browser import chromium
 from tests.conftest import TENANT_HOST

@@ -9,9 +9,11 @@ from pathlib import Path
 import lxml.html
 import pytest
 
-from dynamic.db import db
-from dynamic.models import Exposure, Payment, User, UserAssignment
-from dynamic.split_report import build_report, format_p
+from dynamic.accounts.models import User
+from dynamic.core.db import db
+from dynamic.payments.models import Payment
+from dynamic.split_tests.models import Exposure, UserAssignment
+from dynamic.split_tests.report import build_report, format_p
 from tests.accounts import HOST, PASSWORD, csrf_token, login, signup
 from tests.conftest import dispose_service
 from tests.test_split_service import split_service

@@ -8,8 +8,9 @@ from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
 
-from dynamic.db import db
-from dynamic.models import ExperimentDecision, Exposure, User, UserAssignment
+from dynamic.accounts.models import User
+from dynamic.core.db import db
+from dynamic.split_tests.models import ExperimentDecision, Exposure, UserAssignment
 from tests import test_split_dashboard as dashboard
 from tests.accounts import HOST, csrf_token, post_form, signup
 from tests.conftest import TENANT_HOST, dispose_service

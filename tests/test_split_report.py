@@ -16,10 +16,12 @@ import pytest
 from sqlalchemy import insert, text
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
-from dynamic import split_stats
-from dynamic.db import db
-from dynamic.models import Dispute, Exposure, Payment, User, UserAssignment
-from dynamic.split_report import Report, VariantResult, build_report
+from dynamic.accounts.models import User
+from dynamic.core.db import db
+from dynamic.payments.models import Dispute, Payment
+from dynamic.split_tests import stats as split_stats
+from dynamic.split_tests.models import Exposure, UserAssignment
+from dynamic.split_tests.report import Report, VariantResult, build_report
 from tests.conftest import REPO, dispose_service, migrated_service
 
 KEY = "pricing-headline"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from dynamic.db import db
-from dynamic.models import User
+from dynamic.accounts.models import User
+from dynamic.core.db import db
 from tests.conftest import dispose_service
 from tests.test_split_report import (
     KEY,
@@ -213,8 +213,8 @@ def test_bad_input_is_named(app, args: list[str], message: str) -> None:
 
 
 def test_the_experiment_is_reported_as_the_service_applies_it(app) -> None:
-    """An admin's stop (dynamic/decisions.py) shows in the report's status and winner."""
-    from dynamic import decisions
+    """An admin's stop (dynamic/split_tests/decisions.py) shows in the report's status and winner."""
+    from dynamic.split_tests import decisions
 
     with app.app_context():
         admin = User(email="admin@example.com", tenant="freelancers", password_hash="!")

@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from dynamic import create_app
-from dynamic.db import db
-from dynamic.models import Exposure, User, UserAssignment
+from dynamic.accounts.models import User
+from dynamic.core.db import db
+from dynamic.split_tests.models import Exposure, UserAssignment
 from publish import netlify_headers as headers
 from tests.accounts import HOST, signup
 from tests.conftest import REPO, TENANT_HOST, Project, dispose_service, migrated_service

@@ -21,7 +21,7 @@ from statsmodels.stats.proportion import (
 )
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
-from dynamic.split_stats import (
+from dynamic.split_tests.stats import (
     MIN_CONVERSIONS,
     MIN_EXPOSURES,
     SRM_ALPHA,

@@ -10,10 +10,11 @@ import re
 import pytest
 from itsdangerous import Signer
 
-from dynamic.config import ConfigError, load_config
-from dynamic.db import db
-from dynamic.models import Exposure, User, UserAssignment
-from dynamic.visitor_ids import VisitorId, read
+from dynamic.accounts.models import User
+from dynamic.core.config import ConfigError, load_config
+from dynamic.core.db import db
+from dynamic.split_tests.models import Exposure, UserAssignment
+from dynamic.split_tests.visitor_ids import VisitorId, read
 from tests.accounts import HOST, signup
 from tests.conftest import TENANT_HOST, Project, dispose_service, migrated_service
 

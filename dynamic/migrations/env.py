@@ -4,6 +4,11 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+# Every area's tables, so autogenerate sees them all (create_app imports them too).
+import dynamic.accounts.models
+import dynamic.payments.models
+import dynamic.split_tests.models  # noqa: F401
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config

@@ -18,7 +18,7 @@ from flask import Flask, has_request_context, request
 from hypothesis import strategies as st
 from werkzeug.datastructures import ImmutableMultiDict
 
-from dynamic.db import db
+from dynamic.core.db import db
 from tests.accounts import PASSWORD, TOKEN, login, signup
 from tests.conftest import TENANT_HOST
 
@@ -203,7 +203,7 @@ def _token(client, path: str) -> str:
 
 def visitors(app: Flask) -> dict[str, Visitor]:
     """An anonymous visitor, a user and an admin, each with a session and its CSRF token."""
-    from dynamic.models import User
+    from dynamic.accounts.models import User
 
     found = {}
     anonymous = app.test_client()
