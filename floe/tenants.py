@@ -243,9 +243,8 @@ def _parse_tenant(
     theme = _parse_theme(f)
     nav = _parse_nav(f)
     deploy = _parse_deploy(f)
-    if len(problems) > start or theme is None:
+    if len(problems) > start or not (theme and domain and name and tagline and origin):
         return None
-    assert domain and name and tagline and origin  # required, and checked
     return Tenant(
         key=key,
         domain=domain,
