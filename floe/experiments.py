@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from floe.errors import Problem, SourceError
-from floe.outputpath import output_path_problem
+from floe.fields import Fields
 from floe.tomlsource import locate, read_toml
 
 STATUSES = ("draft", "running", "stopped")
@@ -172,15 +172,16 @@ class _Checker:
     def __init__(self, shown: str, text: str, key: str, problems: list[Problem]):
         self.shown, self.text, self.key, self.problems = shown, text, key, problems
 
-    def problem(self, field: str, message: str, hint: str | None = None) -> None:
+    def fields(self, table: Mapping[str, Any]) -> Fields:
+        return Fields(
+            table, self.shown, self.problems, table=f"experiments.{self.key}", line=self.line
+        )
+
+    def line(self, field: str) -> int | None:
         item = re.match(r"variants\[(\d+)\](?:\.(\w+))?$", field)
         if item:
-            line = self.variant_line(int(item.group(1)), item.group(2))
-        else:
-            line = locate(self.text, field.split(".")[0], "experiments", self.key)
-        self.problems.append(
-            Problem(self.shown, line, f"experiments.{self.key}.{field}", message, hint)
-        )
+            return self.variant_line(int(item.group(1)), item.group(2))
+        return locate(self.text, field.split(".")[0], "experiments", self.key)
 
     def variant_line(self, index: int, field: str | None) -> int | None:
         """The line of the ``index``-th ``[[experiments.KEY.variants]]`` (or of its field)."""
@@ -198,140 +199,124 @@ class _Checker:
                     return i + 1
         return start + 1
 
-    def experiment(self, table: Any, tenants: Mapping[str, Any], pages) -> Experiment | None:
-        start = len(self.problems)
+    def experiment(
+        self, table: Any, tenants: Mapping[str, Any], pages: Mapping[str, set[str]] | None
+    ) -> Experiment | None:
+        f = self.fields(table if isinstance(table, dict) else {})
         if not _KEY.match(self.key):
-            self.problem(
+            f.problem(
                 "key",
                 f"{self.key!r} is not a valid key",
                 "use lowercase letters, digits and dashes: it is in cookie names",
             )
         if not isinstance(table, dict):
-            self.problem("key", "must be a table")
+            f.problem("key", "must be a table")
             return None
-        for extra in sorted(set(table) - set(KEYS)):
-            self.problem(extra, "unknown field", f"the fields are: {', '.join(KEYS)}")
-        chosen = self.tenants(table.get("tenants"), tenants)
-        names = self.pages(table.get("pages"), chosen, pages)
-        variants = self.variants(table.get("variants"))
-        coverage = table.get("coverage", 1.0)
-        if (
-            isinstance(coverage, bool)
-            or not isinstance(coverage, int | float)
-            or not (0 <= coverage <= 1)
-        ):
-            self.problem(
-                "coverage",
-                f"{coverage!r} is not a share between 0 and 1",
-                "e.g. 0.4 puts 40% of visitors in the test",
-            )
-        status = table.get("status", "draft")
-        if status not in STATUSES:
-            self.problem("status", f"{status!r} is not a status", "use " + ", ".join(STATUSES))
+        f.unknown(KEYS, "unknown field", "the fields are: ")
+        chosen = self.tenants(f, tenants)
+        names = self.pages(f, chosen, pages)
+        variants = self.variants(f, table.get("variants"))
+        coverage = f.number(
+            "coverage",
+            0,
+            1,
+            "is not a share between 0 and 1",
+            "e.g. 0.4 puts 40% of visitors in the test",
+            default=1.0,
+        )
+        status = f.choice("status", STATUSES, "status", "use " + ", ".join(STATUSES), "draft")
         seed = table.get("seed", "")
         if not isinstance(seed, str):
-            self.problem("seed", "must be a string")
+            f.problem("seed", "must be a string")
         winner = table.get("winner")
         if winner is not None:
             keys = [v.key for v in variants]
             if not isinstance(winner, str) or (keys and winner not in keys):
-                self.problem(
+                f.problem(
                     "winner",
                     f"{winner!r} is not one of the variants",
                     f"the variants are: {', '.join(keys)}",
                 )
-            elif status != "stopped":
-                self.problem(
+            elif (declared := table.get("status", "draft")) != "stopped":
+                f.problem(
                     "winner",
-                    f"a winner is declared, but the status is {status!r}",
+                    f"a winner is declared, but the status is {declared!r}",
                     'set status = "stopped": '
                     f"python build.py experiment stop {self.key} --winner {winner}",
                 )
-        if len(self.problems) > start:
+        if not f.ok or coverage is None or status is None:
             return None
         line = locate(self.text, self.key, "experiments", self.key)
-        return Experiment(
-            self.key, chosen, names, variants, float(coverage), status, seed, winner, line
-        )
+        return Experiment(self.key, chosen, names, variants, coverage, status, seed, winner, line)
 
-    def tenants(self, value: Any, known: Mapping[str, Any]) -> tuple[str, ...]:
-        if value == "all":
+    def tenants(self, f: Fields, known: Mapping[str, Any]) -> tuple[str, ...]:
+        if f.data.get("tenants") == "all":
             return tuple(known)
-        if not isinstance(value, list) or not value or not all(isinstance(t, str) for t in value):
-            self.problem(
-                "tenants",
-                'must be a list of tenant keys, or "all"',
-                f"tenants are: {', '.join(known)}",
-            )
-            return ()
-        for tenant in value:
+        value = f.strings(
+            "tenants",
+            'must be a list of tenant keys, or "all"',
+            f"tenants are: {', '.join(known)}",
+            required=True,
+        )
+        for tenant in value or ():
             if tenant not in known:
-                self.problem(
+                f.problem(
                     "tenants",
                     f"unknown tenant {tenant!r}",
                     f"site/tenants.toml has: {', '.join(known)}",
                 )
-        return tuple(t for t in value if t in known)
+        return tuple(t for t in value or () if t in known)
 
-    def pages(self, value: Any, tenants: tuple[str, ...], known) -> tuple[str, ...]:
-        if not isinstance(value, list) or not value or not all(isinstance(p, str) for p in value):
-            self.problem(
-                "pages",
-                "must be a list of landing page names",
-                'e.g. ["pricing"] for content/pages/TENANT/pricing.md',
-            )
-            return ()
+    def pages(
+        self, f: Fields, tenants: tuple[str, ...], known: Mapping[str, set[str]] | None
+    ) -> tuple[str, ...]:
+        value = f.strings(
+            "pages",
+            "must be a list of landing page names",
+            'e.g. ["pricing"] for content/pages/TENANT/pricing.md',
+            required=True,
+        )
         if known is not None:
             for tenant in tenants:
-                for page in value:
+                for page in value or ():
                     if page not in known.get(tenant, set()):
-                        self.problem(
+                        f.problem(
                             "pages",
                             f"tenant {tenant!r} has no page {page!r}",
                             f"create content/pages/{tenant}/{page}.md or remove it",
                         )
-        return tuple(value)
+        return value or ()
 
-    def variants(self, value: Any) -> tuple[Variant, ...]:
+    def variants(self, f: Fields, value: Any) -> tuple[Variant, ...]:
         hint = "add [[experiments.KEY.variants]] tables with key and weight; the first is control"
         if not isinstance(value, list) or len(value) < 2:
-            self.problem("variants", "needs two variants or more", hint)
+            f.problem("variants", "needs two variants or more", hint)
             return ()
         variants: list[Variant] = []
         for i, item in enumerate(value):
             if not isinstance(item, dict) or set(item) - {"key", "weight"}:
-                self.problem(f"variants[{i}]", "must be a table of key and weight", hint)
+                f.problem(f"variants[{i}]", "must be a table of key and weight", hint)
                 continue
-            key, weight = item.get("key"), item.get("weight")
-            if not isinstance(key, str) or not _KEY.match(key):
-                self.problem(
-                    f"variants[{i}].key",
-                    f"{key!r} is not a valid key",
-                    "lowercase letters, digits and dashes: it names files and cookies",
-                )
+            v = f.nested(f"variants[{i}]", item)
+            key = v.matches(
+                "key",
+                _KEY,
+                "is not a valid key",
+                "lowercase letters, digits and dashes: it names files and cookies",
+                required=True,
+            )
+            # The page's variant file and address:
+            if key is None or not v.address("key", key, hint="use a shorter key"):
                 continue
-            if reason := output_path_problem(key):  # the page's variant file and address
-                self.problem(f"variants[{i}].key", f"{key!r} {reason}", "use a shorter key")
+            if any(variant.key == key for variant in variants):
+                v.problem("key", f"duplicate variant key {key!r}", "each variant needs its own key")
                 continue
-            if any(v.key == key for v in variants):
-                self.problem(
-                    f"variants[{i}].key",
-                    f"duplicate variant key {key!r}",
-                    "each variant needs its own key",
-                )
-                continue
-            if (
-                isinstance(weight, bool)
-                or not isinstance(weight, int | float)
-                or not math.isfinite(weight)
-                or not 0 <= weight <= 1
-            ):
-                self.problem(f"variants[{i}].weight", f"{weight!r} is not a weight between 0 and 1")
-                continue
-            variants.append(Variant(key, float(weight)))
+            weight = v.number("weight", 0, 1, "is not a weight between 0 and 1")
+            if weight is not None:
+                variants.append(Variant(key, weight))
         total = sum(v.weight for v in variants)
         if len(variants) == len(value) and not math.isclose(total, 1.0, abs_tol=1e-9):
-            self.problem(
+            f.problem(
                 "variants",
                 f"the weights add up to {total:g}, not 1",
                 "e.g. 0.5 and 0.5, or 0.34, 0.33 and 0.33",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from floe.dates import known_locale, long_date
 from floe.errors import Problem, SourceError
-from floe.outputpath import HINT as PATH_HINT
+from floe.fields import Fields
 from floe.outputpath import output_path_problem
 from floe.tomlsource import locate, read_toml
 
@@ -188,18 +188,6 @@ def _parse_tenant(
 ) -> Tenant | None:
     where = f"tenants.{key}"
     start = len(problems)
-
-    def problem(field: str, message: str, hint: str | None = None) -> None:
-        problems.append(
-            Problem(
-                shown,
-                locate(text, field.rsplit(".", 1)[-1], "tenants", key),
-                f"{where}.{field}",
-                message,
-                hint,
-            )
-        )
-
     if not _KEY.match(key):
         problems.append(
             Problem(
@@ -212,70 +200,63 @@ def _parse_tenant(
     if not isinstance(table, dict):
         problems.append(Problem(shown, locate(text, key, "tenants"), where, "must be a table"))
         return None
-    for missing in (k for k in REQUIRED_KEYS if k not in table):
-        problems.append(
-            Problem(
-                shown,
-                locate(text, key, "tenants"),
-                f"{where}.{missing}",
-                "required key is missing",
-                f"add {missing} = … to [{where}]",
-            )
-        )
-    known = REQUIRED_KEYS + OPTIONAL_KEYS + TABLE_KEYS
-    for unknown in sorted(set(table) - set(known)):
-        problem(unknown, "unknown key", "known keys: " + ", ".join(known))
-    for name in ("domain", "name", "tagline", "dynamic_origin", *OPTIONAL_KEYS):
-        if name in table and (not isinstance(table[name], str) or not table[name].strip()):
-            problem(name, "must be a non-empty string")
-
-    domain = table.get("domain")
-    if isinstance(domain, str) and (
+    f = Fields(
+        table,
+        shown,
+        problems,
+        table=where,
+        line=lambda name: locate(text, name.rsplit(".", 1)[-1], "tenants", key),
+        table_line=locate(text, key, "tenants"),
+    )
+    f.required(REQUIRED_KEYS)
+    f.unknown(REQUIRED_KEYS + OPTIONAL_KEYS + TABLE_KEYS)
+    domain, name, tagline, origin, *_ = (
+        f.string(k) for k in ("domain", "name", "tagline", "dynamic_origin", *OPTIONAL_KEYS)
+    )
+    if domain and (
         domain != domain.lower() or not _HOST.match(domain) or output_path_problem(domain)
     ):
         # It names the tenant's folder of the build's output, too.
-        problem(
+        f.problem(
             "domain", f"{domain!r} is not a bare lowercase host name", "write it like example.com"
         )
-    origin = table.get("dynamic_origin")
-    if isinstance(origin, str):
+    if origin:
         parts = urlsplit(origin)
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
-            problem(
+            f.problem(
                 "dynamic_origin",
                 f"{origin!r} is not an origin",
                 "write it like https://app.example.com, without a path",
             )
 
-    fmt = table.get("title_format")
+    fmt = table.get("title_format", "{title} — {site}")
     if isinstance(fmt, str) and "{title}" not in fmt:
-        problem("title_format", "must contain {title}", 'for example "{title} — {site}"')
-    for name in ("image", "logo"):
-        value = table.get(name)
+        f.problem("title_format", "must contain {title}", 'for example "{title} — {site}"')
+    for picture in ("image", "logo"):
+        value = table.get(picture)
         if isinstance(value, str) and not value.startswith("/static/"):
-            problem(
-                name, f"{value!r} is not a file under /static/", "write it like /static/img/x.png"
-            )
-        elif isinstance(value, str) and (reason := output_path_problem(value)):
-            problem(name, f"{value!r} {reason}", PATH_HINT)
-    locale = _parse_locale(table.get("lang", "en"), table.get("locale"), problem)
-    theme = _parse_theme(table.get("theme"), problem)
-    nav = _parse_nav(table.get("nav"), problem)
-    deploy = _parse_deploy(table.get("deploy"), problem)
-    if len(problems) > start:
+            hint = "write it like /static/img/x.png"
+            f.problem(picture, f"{value!r} is not a file under /static/", hint)
+        elif isinstance(value, str):
+            f.address(picture, value)
+    locale = _parse_locale(table.get("lang", "en"), table.get("locale"), f.problem)
+    theme = _parse_theme(f)
+    nav = _parse_nav(f)
+    deploy = _parse_deploy(f)
+    if len(problems) > start or not (theme and domain and name and tagline and origin):
         return None
     return Tenant(
         key=key,
-        domain=table["domain"],
-        name=table["name"],
-        tagline=table["tagline"],
-        dynamic_origin=table["dynamic_origin"].rstrip("/"),
+        domain=domain,
+        name=name,
+        tagline=tagline,
+        dynamic_origin=origin.rstrip("/"),
         theme=theme,
         nav=nav,
         lang=table.get("lang", "en"),
         locale=locale,
-        title_format=table.get("title_format", "{title} — {site}"),
-        author=table.get("author", table["name"]),
+        title_format=fmt,
+        author=table.get("author") or name,
         image=table.get("image"),
         logo=table.get("logo"),
         twitter=table.get("twitter"),
@@ -283,7 +264,7 @@ def _parse_tenant(
     )
 
 
-def _parse_locale(lang: Any, locale: Any, problem) -> str:
+def _parse_locale(lang: Any, locale: Any, problem: Callable[..., None]) -> str:
     """The tenant's locale: as given, or from a ``lang`` that names the territory (``en-GB``).
 
     A bare language (``en``) is spoken in many territories whose dates and money differ, so
@@ -312,77 +293,67 @@ def _parse_locale(lang: Any, locale: Any, problem) -> str:
     return locale
 
 
-def _parse_theme(value: Any, problem) -> Theme | None:
+def _parse_theme(tenant: Fields) -> Theme | None:
+    value = tenant.data.get("theme")
     if value is None:
-        return None
+        return None  # reported as missing
     if not isinstance(value, dict):
-        problem("theme", "must be a table", "add a [tenants.NAME.theme] table")
+        tenant.problem("theme", "must be a table", "add a [tenants.NAME.theme] table")
         return None
-    for missing in (k for k in THEME_REQUIRED if k not in value):
-        problem(f"theme.{missing}", "required key is missing", "a colour like #0b6e4f")
-    for unknown in sorted(set(value) - set(THEME_REQUIRED) - set(THEME_OPTIONAL)):
-        problem(
-            f"theme.{unknown}",
-            "unknown key",
-            "known keys: " + ", ".join(THEME_REQUIRED + THEME_OPTIONAL),
-        )
-    for name in THEME_REQUIRED:
-        colour = value.get(name)
-        if colour is not None and not (isinstance(colour, str) and _COLOUR.match(colour)):
-            problem(f"theme.{name}", f"{colour!r} is not a colour", "write it like #0b6e4f")
-    style = value.get("code_style", "xcode")
-    if not isinstance(style, str):
-        problem("theme.code_style", "must be the name of a Pygments style")
-    if any(k not in value for k in THEME_REQUIRED):
-        return None
-    return Theme(**{k: value[k] for k in THEME_REQUIRED}, code_style=style)
-
-
-def _parse_deploy(value: Any, problem) -> DeploySettings:
-    if value is None:
-        return DeploySettings()
-    if not isinstance(value, dict):
-        problem("deploy", "must be a table", "add a [tenants.NAME.deploy] table")
-        return DeploySettings()
-    for unknown in sorted(set(value) - set(DEPLOY_KEYS)):
-        problem(f"deploy.{unknown}", "unknown key", "known keys: " + ", ".join(DEPLOY_KEYS))
-    bucket = value.get("s3_bucket")
-    if bucket is not None and not (isinstance(bucket, str) and _BUCKET.match(bucket)):
-        problem(
-            "deploy.s3_bucket",
-            f"{bucket!r} is not an S3 bucket name",
-            "3 to 63 lowercase letters, digits, dots and hyphens, like tallystack-site",
-        )
-    distribution = value.get("cloudfront_distribution")
-    if distribution is not None and not (
-        isinstance(distribution, str) and _DISTRIBUTION.match(distribution)
-    ):
-        problem(
-            "deploy.cloudfront_distribution",
-            f"{distribution!r} is not a CloudFront distribution id",
-            "the ID column of the CloudFront console, like E2QWRUHAPOMQZL",
-        )
-    return DeploySettings(
-        bucket if isinstance(bucket, str) else None,
-        distribution if isinstance(distribution, str) else None,
+    f = tenant.nested("theme", value)
+    f.required(THEME_REQUIRED, "a colour like #0b6e4f")
+    f.unknown(THEME_REQUIRED + THEME_OPTIONAL)
+    primary, accent, background, text = (
+        f.matches(name, _COLOUR, "is not a colour", "write it like #0b6e4f")
+        for name in THEME_REQUIRED
     )
+    style = f.string("code_style", "must be the name of a Pygments style") or "xcode"
+    if not (f.ok and primary and accent and background and text):
+        return None
+    return Theme(primary, accent, background, text, code_style=style)
 
 
-def _parse_nav(value: Any, problem) -> tuple[NavLink, ...]:
+def _parse_deploy(tenant: Fields) -> DeploySettings:
+    value = tenant.data.get("deploy")
     if value is None:
-        return ()
+        return DeploySettings()
+    if not isinstance(value, dict):
+        tenant.problem("deploy", "must be a table", "add a [tenants.NAME.deploy] table")
+        return DeploySettings()
+    f = tenant.nested("deploy", value)
+    f.unknown(DEPLOY_KEYS)
+    bucket = f.matches(
+        "s3_bucket",
+        _BUCKET,
+        "is not an S3 bucket name",
+        "3 to 63 lowercase letters, digits, dots and hyphens, like tallystack-site",
+    )
+    distribution = f.matches(
+        "cloudfront_distribution",
+        _DISTRIBUTION,
+        "is not a CloudFront distribution id",
+        "the ID column of the CloudFront console, like E2QWRUHAPOMQZL",
+    )
+    return DeploySettings(bucket, distribution)
+
+
+def _parse_nav(tenant: Fields) -> tuple[NavLink, ...]:
+    value = tenant.data.get("nav")
+    if value is None:
+        return ()  # reported as missing
     if not isinstance(value, list):
-        problem("nav", "must be a list of [[tenants.NAME.nav]] tables")
+        tenant.problem("nav", "must be a list of [[tenants.NAME.nav]] tables")
         return ()
     links = []
     for index, item in enumerate(value, 1):
         if not isinstance(item, dict):
-            problem(f"nav[{index}]", "must be a table with label and href")
+            tenant.problem(f"nav[{index}]", "must be a table with label and href")
             continue
-        for missing in (k for k in NAV_KEYS if not isinstance(item.get(k), str) or not item.get(k)):
-            problem(f"nav[{index}].{missing}", "required key is missing or empty")
-        for unknown in sorted(set(item) - set(NAV_KEYS)):
-            problem(f"nav[{index}].{unknown}", "unknown key", "known keys: label, href")
-        if all(isinstance(item.get(k), str) and item.get(k) for k in NAV_KEYS):
-            links.append(NavLink(item["label"], item["href"]))
+        f = tenant.nested(f"nav[{index}]", item)
+        label, href = (
+            f.string(key, "required key is missing or empty", required=True) for key in NAV_KEYS
+        )
+        f.unknown(NAV_KEYS)
+        if label and href:
+            links.append(NavLink(label, href))
     return tuple(links)

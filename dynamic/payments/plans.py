@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from floe.errors import Problem, SourceError
+from floe.fields import Fields
 from floe.tomlsource import locate, read_toml
 
 KINDS = ("recurring", "one-off")
@@ -158,50 +159,44 @@ def _plan(
     tenant: str, key: str, fields: Any, text: str, shown: str, problems: list[Problem]
 ) -> Plan | None:
     where = f"plans.{tenant}.{key}"
-    start = len(problems)
-
-    def problem(field: str, message: str, hint: str | None = None) -> None:
-        line = locate(text, field or key, f"plans.{tenant}", key)
-        problems.append(Problem(shown, line, f"{where}.{field}" if field else where, message, hint))
-
+    f = Fields(
+        fields if isinstance(fields, dict) else {},
+        shown,
+        problems,
+        table=where,
+        line=lambda field: locate(text, field or key, f"plans.{tenant}", key),
+        table_line=locate(text, key, f"plans.{tenant}", key),
+    )
     if not _KEY.match(key):
-        problem("", "a plan key is lowercase letters, digits and '-'", "e.g. [plans.site.pro]")
+        f.problem("", "a plan key is lowercase letters, digits and '-'", "e.g. [plans.site.pro]")
     if not isinstance(fields, dict):
-        problem("", "must be a table")
+        f.problem("", "must be a table")
         return None
-    for missing in (name for name in REQUIRED if name not in fields):
-        problem("", f"{missing} is missing", f"add {missing} = … to [{where}]")
-    for unknown in sorted(set(fields) - set(REQUIRED) - set(OPTIONAL)):
-        problem(unknown, "unknown key", "known keys: " + ", ".join(REQUIRED + OPTIONAL))
-    for name in ("name", "price"):
-        if name in fields and (not isinstance(fields[name], str) or not fields[name].strip()):
-            problem(name, "must be a non-empty string")
-    price = fields.get("price")
-    if isinstance(price, str) and price.strip() and not price.startswith("price_"):
-        problem("price", f"{price!r} is not a Stripe price id", "they start with price_")
-    kind = fields.get("kind")
-    if "kind" in fields and kind not in KINDS:
-        problem("kind", f"{kind!r} is not a kind", "use recurring or one-off")
-    amount = fields.get("amount")
-    if "amount" in fields and (type(amount) is not int or amount <= 0):
-        problem("amount", "must be a whole number above 0", "in cents: 1200 for 12.00")
-    currency = fields.get("currency")
-    if "currency" in fields and not (isinstance(currency, str) and _CURRENCY.match(currency)):
-        problem("currency", f"{currency!r} is not a currency", "a lowercase ISO code, e.g. usd")
+    f.required(REQUIRED)
+    f.unknown(REQUIRED + OPTIONAL)
+    name, price = f.string("name"), f.string("price")
+    if price and not price.startswith("price_"):
+        f.problem("price", f"{price!r} is not a Stripe price id", "they start with price_")
+    kind = f.choice("kind", KINDS, "kind", "use recurring or one-off")
+    amount = f.whole("amount", "must be a whole number above 0", "in cents: 1200 for 12.00")
+    currency = f.matches(
+        "currency", _CURRENCY, "is not a currency", "a lowercase ISO code, e.g. usd"
+    )
     interval = fields.get("interval")
     if kind == "recurring" and interval not in INTERVALS:
-        problem("interval", "a recurring plan needs an interval", "day, week, month or year")
+        f.problem("interval", "a recurring plan needs an interval", "day, week, month or year")
     if kind == "one-off" and "interval" in fields:
-        problem("interval", "a one-off plan has no interval", "remove it, or use kind = recurring")
-    days = fields.get("access_days")
-    if "access_days" in fields and (kind != "one-off" or type(days) is not int or days <= 0):
-        problem("access_days", "a whole number of days above 0, for one-off plans only")
-    if len(problems) > start:
+        hint = "remove it, or use kind = recurring"
+        f.problem("interval", "a one-off plan has no interval", hint)
+    days = f.whole("access_days", "a whole number of days above 0, for one-off plans only")
+    if days is not None and kind != "one-off":
+        f.problem("access_days", "a whole number of days above 0, for one-off plans only")
+    if not (f.ok and name and price and kind and amount and currency):
         return None
     return Plan(
         tenant=tenant,
         key=key,
-        name=fields["name"].strip(),
+        name=name.strip(),
         price=price.strip(),
         kind=kind,
         amount=amount,

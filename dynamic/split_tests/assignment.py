@@ -14,10 +14,12 @@ rebuilt.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import secrets
 from pathlib import Path
 
+from crawleruseragents import CRAWLER_USER_AGENTS_DATA
 from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -38,21 +40,40 @@ from floe.security_headers import SECURITY_HEADERS
 bp = Blueprint("split", __name__)
 
 VISITOR_COOKIE = "floe_vid"
-#: Crawlers, link previews and scripts: served like anyone (anything else is cloaking), never
-#: counted. Headless browsers are not listed: real people use them through tools.
-BOTS = re.compile(
-    r"bot\b|bot/|crawl|spider|slurp|bingpreview|facebookexternalhit|embedly|preview|"
-    r"pingdom|uptime|monitor|lighthouse|curl/|wget/|python-|go-http-client|java/|okhttp|"
-    r"httpclient|axios/|node-fetch",
-    re.IGNORECASE,
-)
+#: Crawlers, link previews, monitors and scripts: served like anyone (anything else is cloaking),
+#: never counted. The named ones are monperrus/crawler-user-agents' list (about 1,500 patterns,
+#: maintained as a package), less its "browser-automation" ones: headless browsers are counted,
+#: real people use them through tools. That list names agents one by one, so BOTS keeps the
+#: words of kind that catch those it does not name yet (and Java's own client, which it lacks).
+BOTS = re.compile(r"bot\b|bot/|crawl|spider|preview|monitor|uptime|python-|java/", re.IGNORECASE)
+#: Bots name themselves early; past this, a long agent only costs time to check.
+_AGENT_CHECKED = 512
 #: The path of a landing page, as the build writes them: "" (home) or "name/".
 _PAGE_PATH = re.compile(r"^(?:[a-z0-9][a-z0-9-]{0,99}/)?$")
 
 
 def is_bot() -> bool:
     agent = request.headers.get("User-Agent", "")
-    return not agent or bool(BOTS.search(agent))
+    return not agent or _bot_agent(agent[:_AGENT_CHECKED])
+
+
+@functools.lru_cache(maxsize=1024)
+def _bot_agent(agent: str) -> bool:
+    """Whether ``agent`` is a bot's. Checking takes 0.2-1 ms, so each agent is checked once:
+    a visitor sends the same one on every request."""
+    return bool(BOTS.search(agent)) or any(named.search(agent) for named in _named_bots())
+
+
+@functools.cache
+def _named_bots() -> list[re.Pattern[str]]:
+    """The list's patterns, compiled when first needed (it takes 0.1 s), in groups of 40:
+    measured about 3 times faster on a browser's agent than one alternation of them all."""
+    named = [
+        crawler["pattern"]
+        for crawler in CRAWLER_USER_AGENTS_DATA
+        if "browser-automation" not in crawler.get("tags", ())
+    ]
+    return [re.compile("|".join(named[i : i + 40])) for i in range(0, len(named), 40)]
 
 
 def visitor_id() -> str | None:

@@ -5,11 +5,11 @@ Every problem names the file, the field and its line, and says what to do.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 
 from floe.errors import Problem
+from floe.fields import Fields
 from floe.outputpath import HINT as PATH_HINT
 from floe.outputpath import output_path_problem
 from floe.tenants import Tenant
@@ -71,83 +71,36 @@ def _front_matter(
     return None if found else meta
 
 
-class _Fields:
-    """Typed access to front-matter fields that records each problem with its line."""
+class _Fields(Fields):
+    """Front-matter fields: each problem on its field's line; a missing one is added as
+    ``key: …``."""
+
+    missing_message = "required field is missing"
 
     def __init__(self, meta: FrontMatter, file: str, problems: list[Problem]):
-        self.meta, self.file, self.problems = meta, file, problems
-        self.ok = True
+        lines = meta.lines
+        super().__init__(meta.data, file, problems, line=lambda k: lines.get(k, 1), table_line=1)
 
-    def problem(self, key: str, message: str, hint: str | None = None) -> None:
-        self.ok = False
-        self.problems.append(Problem(self.file, self.meta.lines.get(key, 1), key, message, hint))
+    def missing_hint(self, field: str, example: str = "…") -> str:
+        return f"add '{field}: {example}' to the front matter"
 
-    def unknown(self, known: tuple[str, ...]) -> None:
-        for key in self.meta.data:
-            if key not in known:
-                self.problem(
-                    str(key), "unknown front-matter field", "known fields: " + ", ".join(known)
-                )
+    def unknown(
+        self,
+        known: Iterable[str],
+        message: str = "unknown front-matter field",
+        hint: str = "known fields: ",
+    ) -> None:
+        super().unknown(known, message, hint)
 
-    def address(self, key: str, value: str, shown: str | None = None) -> bool:
-        """Whether ``value`` (of field ``key``) is safe to become a path under the output
-        folder; records the problem when not."""
-        reason = output_path_problem(value)
-        if reason is not None:
-            self.problem(key, f"{shown or repr(value)} {reason}", PATH_HINT)
-        return reason is None
-
-    def missing(self, key: str, hint: str) -> None:
-        self.problem(key, "required field is missing", hint)
-
-    def text(self, key: str, *, required: bool = False, default: str = "") -> str:
-        value = self.meta.data.get(key)
-        if value is None or value == "":  # an empty optional field is as good as none
-            if required:
-                self.missing(key, f"add '{key}: …' to the front matter")
-            return default
-        if (
-            not isinstance(value, str | int | float)
-            or isinstance(value, bool)
-            or not str(value).strip()
-        ):
-            self.problem(key, "must be text")
-            return default
-        return str(value).strip()
-
-    def date(self, key: str, *, required: bool = False) -> dt.date | None:
-        value = self.meta.data.get(key)
-        if value is None or value == "":  # an empty optional field is as good as none
-            if required:
-                self.missing(key, f"add '{key}: YYYY-MM-DD' to the front matter")
-            return None
-        if isinstance(value, dt.datetime):
-            return value.date()
-        if isinstance(value, dt.date):
-            return value
-        try:
-            return dt.date.fromisoformat(str(value).strip())
-        except ValueError:
-            self.problem(
-                key, f"{value!r} is not a valid date", "write it as YYYY-MM-DD, e.g. 2026-03-14"
-            )
-            return None
-
-    def flag(self, key: str) -> bool:
-        value = self.meta.data.get(key, False)
-        if not isinstance(value, bool):
-            self.problem(key, f"{value!r} is not true or false")
-            return False
-        return value
-
-    def strings(self, key: str, hint: str) -> tuple[str, ...]:
-        value = self.meta.data.get(key)
-        if value is None:
-            return ()
-        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-            self.problem(key, "must be a list of text", hint)
-            return ()
-        return tuple(v.strip() for v in value)
+    def strings(
+        self,
+        field: str,
+        message: str = "must be a list of text",
+        hint: str | None = None,
+        *,
+        required: bool = False,
+    ) -> tuple[str, ...]:
+        return tuple(v.strip() for v in super().strings(field, message, hint) or ())
 
 
 def read_post(
@@ -173,9 +126,9 @@ def read_post(
             f"{updated} is before the post's date {date}",
             "updated is when the post last changed, on or after its date",
         )
-    tags = f.strings("tags", "write tags: [pricing, invoicing]")
+    tags = f.strings("tags", hint="write tags: [pricing, invoicing]")
     listed = f.strings(
-        "tenants", "write tenants: [" + ", ".join(tenants) + "], or leave it out for all"
+        "tenants", hint="write tenants: [" + ", ".join(tenants) + "], or leave it out for all"
     )
     for name in listed:
         if name not in tenants:
@@ -203,7 +156,7 @@ def read_post(
             )
     for tag in tags:
         f.address("tags", tag_slug(tag), f"tag {tag!r} (address {tag_slug(tag)!r})")
-    aliases = f.strings("aliases", "write aliases: [/blog/old-name/]")
+    aliases = f.strings("aliases", hint="write aliases: [/blog/old-name/]")
     for alias in aliases:
         if not alias.startswith("/") or "//" in alias or " " in alias:
             f.problem("aliases", f"{alias!r} is not a site path", "write it like /blog/old-name/")
