@@ -175,7 +175,7 @@ def _postgres_database() -> Iterator[str]:
 
     import psycopg
 
-    from tests.browser import require
+    from tests.helpers.browser import require
 
     try:
         admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3)
@@ -262,7 +262,7 @@ def redis_prefix() -> Iterator[str]:
 
     import redis
 
-    from tests.browser import require
+    from tests.helpers.browser import require
 
     client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
     try:
@@ -274,3 +274,56 @@ def redis_prefix() -> Iterator[str]:
     for key in client.scan_iter(f"*{prefix}*"):
         client.delete(key)
     client.close()
+
+
+# --- AWS: moto on loopback ---------------------------------------------------------------------
+
+AWS_REGION = "us-east-1"
+
+
+@pytest.fixture(scope="module")
+def moto_url() -> Iterator[str]:
+    """moto's server on a free loopback port, for this module only. moto keeps its state in
+    the process, shared by every server: it starts empty and is emptied again at the end, so
+    one module's buckets never reach another's model dump."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    _reset_moto(url)
+    try:
+        yield url
+    finally:
+        _reset_moto(url)
+        server.stop()
+
+
+def _reset_moto(url: str) -> None:
+    import urllib.request
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    opener.open(urllib.request.Request(f"{url}/moto-api/reset", method="POST"), timeout=10).close()
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, moto_url: str) -> str:
+    """Fake credentials, no shared config, no metadata service, no proxy; moto's URL."""
+    for name in (
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_SESV2",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", AWS_REGION)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    return moto_url

@@ -7,7 +7,7 @@ import pytest
 
 from dynamic.db import db
 from dynamic.models import User
-from tests.accounts import HOST, PASSWORD, last_link, login, me, outbox, post_form, signup
+from tests.helpers.accounts import HOST, PASSWORD, last_link, login, me, outbox, post_form, signup
 
 ADMIN = "root@example.com"
 

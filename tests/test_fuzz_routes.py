@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 
 from dynamic.db import db
 from dynamic.models import CheckoutSession, Payment, StripeCustomer, User
-from tests.accounts import HOST, login, signup
 from tests.conftest import dispose_service, migrated_service
+from tests.helpers.accounts import HOST, login, signup
 from tests.helpers.route_fuzz import (
     BREAKERS,
     ROLES,
@@ -38,7 +38,7 @@ from tests.helpers.route_fuzz import (
     visitors,
     watch_reads,
 )
-from tests.stripe_stub import (
+from tests.helpers.stripe_stub import (
     charge,
     checkout_session,
     dispute,

@@ -18,8 +18,8 @@ from dynamic import mail
 from dynamic.db import db
 from dynamic.mail import MailError, Message
 from dynamic.models import User
-from tests.accounts import HOST, csrf_token, login, logout, post_form, signup
 from tests.conftest import TENANT_HOST
+from tests.helpers.accounts import HOST, csrf_token, login, logout, post_form, signup
 
 KNOWN = "ada@example.com"
 UNKNOWN = "nobody@example.com"

@@ -11,7 +11,7 @@ from dynamic import ledger
 from dynamic.db import db
 from dynamic.models import StripeCustomer, User, UserAssignment
 from tests.conftest import dispose_service
-from tests.stripe_stub import (
+from tests.helpers.stripe_stub import (
     DAY,
     SECRET_KEY,
     T0,

@@ -15,9 +15,9 @@ import pytest
 from dynamic import ledger
 from dynamic.db import db
 from dynamic.models import Dispute, Payment, StripeCustomer, StripeEvent, Subscription, User, as_utc
-from tests.accounts import outbox
 from tests.conftest import dispose_service
-from tests.stripe_stub import (
+from tests.helpers.accounts import outbox
+from tests.helpers.stripe_stub import (
     DAY,
     SECRET_KEY,
     T0,

@@ -10,11 +10,11 @@ import pytest
 
 from dynamic.db import db
 from dynamic.models import Exposure, User, UserAssignment
-from tests.accounts import PASSWORD
-from tests.browser import chromium
 from tests.conftest import TENANT_HOST
+from tests.helpers.accounts import PASSWORD
+from tests.helpers.browser import chromium
+from tests.helpers.stack import Stack, serve
 from tests.helpers.visitor_cookie import visitor_id_of
-from tests.stack import Stack, serve
 
 EXPERIMENT = "pricing-annual-first"
 
