@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import queue
 import re
 import secrets
 import shutil
 import tempfile
 import textwrap
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -182,7 +184,13 @@ _SESSION = f"p{os.getpid()}_{secrets.token_hex(3)}"
 _STALE = re.compile(r"floe_(?:test|tmpl)_p(\d+)_")
 _templates: dict[str, str] = {}
 _from_template: set[str] = set()
-_template_folder: list[Path] = []
+_template_folder: list[Path] = [Path(tempfile.mkdtemp(prefix=f"floe-test-{_SESSION}-"))]
+
+# The password gate's slots (lock files, see dynamic/password_gate.py) of this session's
+# services, not the repository's instance folder: a parallel worker or another session in the
+# same checkout would otherwise share its one slot and wait, or answer 503. Tests of the gate
+# name their own folder.
+os.environ["FLOE_PASSWORD_GATE_DIR"] = str(_template_folder[0] / "gate")
 
 
 def _migrations_digest() -> str:
@@ -240,16 +248,45 @@ def _postgres_template(admin) -> str:
 def _sqlite_template() -> Path:
     """The migrated SQLite file of this session."""
     if "sqlite" not in _templates:
-        folder = Path(tempfile.mkdtemp(prefix=f"floe-db-{_SESSION}-"))
-        _template_folder.append(folder)
-        path = folder / f"template-{_migrations_digest()}.sqlite"
+        path = _template_folder[0] / f"template-{_migrations_digest()}.sqlite"
         _upgrade(f"sqlite:///{path}")
         _templates["sqlite"] = str(path)
     return Path(_templates["sqlite"])
 
 
+class _Dropper:
+    """Drops the tests' PostgreSQL databases in a thread of its own, one after another, so that
+    a test's teardown does not wait for it; the session's end waits for the last."""
+
+    def __init__(self) -> None:
+        self.names: queue.Queue[str | None] = queue.Queue()
+        self.thread: threading.Thread | None = None
+
+    def drop(self, name: str) -> None:
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._run, name="floe-drop-databases")
+            self.thread.start()
+        self.names.put(name)
+
+    def _run(self) -> None:
+        with _postgres_admin() as admin:
+            while (name := self.names.get()) is not None:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def finish(self) -> None:
+        if self.thread is not None:
+            self.names.put(None)
+            self.thread.join()
+            self.thread = None
+
+
+_dropper = _Dropper()
+
+
 def pytest_sessionfinish(session) -> None:
-    """Drop this session's templates (also after Ctrl-C: pytest still finishes the session)."""
+    """Drop this session's databases and templates (also after Ctrl-C: pytest still finishes
+    the session)."""
+    _dropper.finish()
     for folder in _template_folder:
         shutil.rmtree(folder, ignore_errors=True)
     if "postgresql" in _templates:
@@ -270,7 +307,7 @@ def _postgres_database() -> Iterator[str]:
             yield f"postgresql://postgres@127.0.0.1:5432/{name}"
         finally:
             _from_template.discard(name)
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            _dropper.drop(name)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

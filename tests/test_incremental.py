@@ -248,10 +248,19 @@ def test_a_second_build_of_the_same_output_waits_for_the_first(sample: Project) 
             stderr=subprocess.PIPE,
             text=True,
         )
-        time.sleep(1.5)
+        # Until it says it waits (a loaded machine takes seconds to start Python), then a while.
+        said = ""
+        deadline = time.monotonic() + 60
+        while "Waiting for another build" not in said and time.monotonic() < deadline:
+            line = process.stderr.readline()
+            if not line:
+                break
+            said += line
+        time.sleep(0.5)
         assert process.poll() is None, "the second build did not wait"
         assert not (sample.site() / "index.html").exists()
     _out, err = process.communicate(timeout=60)
+    err = said + err
     assert process.returncode == 0, err
     assert "Waiting for another build" in err and (sample.site() / "index.html").is_file()
 
