@@ -184,13 +184,17 @@ _SESSION = f"p{os.getpid()}_{secrets.token_hex(3)}"
 _STALE = re.compile(r"floe_(?:test|tmpl)_p(\d+)_")
 _templates: dict[str, str] = {}
 _from_template: set[str] = set()
-_template_folder: list[Path] = [Path(tempfile.mkdtemp(prefix=f"floe-test-{_SESSION}-"))]
+_template_folder: list[Path] = []
 
-# The password gate's slots (lock files, see dynamic/password_gate.py) of this session's
-# services, not the repository's instance folder: a parallel worker or another session in the
-# same checkout would otherwise share its one slot and wait, or answer 503. Tests of the gate
-# name their own folder.
-os.environ["FLOE_PASSWORD_GATE_DIR"] = str(_template_folder[0] / "gate")
+
+def pytest_configure(config) -> None:
+    """The session's own folder (removed at its end), for the SQLite template and the password
+    gate's slots (lock files, see dynamic/password_gate.py): not the checkout's instance folder,
+    where another session in the same checkout would share its one slot and wait, or answer
+    503. Tests of the gate name their own folder; the processes a test starts inherit this one."""
+    folder = Path(tempfile.mkdtemp(prefix=f"floe-test-{_SESSION}-"))
+    _template_folder.append(folder)
+    os.environ["FLOE_PASSWORD_GATE_DIR"] = str(folder / "gate")
 
 
 def _migrations_digest() -> str:

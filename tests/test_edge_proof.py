@@ -116,9 +116,7 @@ def test_the_edge_secret_goes_no_further_than_the_check(service) -> None:
 
 @pytest.fixture
 def login_service(database_url: str):
-    # The default login limit's ten per minute, as ten per hour: the same ten, however long
-    # a loaded machine takes for the fifteen attempts.
-    service = migrated_service(database_url, **PROOF, FLOE_LOGIN_LIMIT="10 per hour")
+    service = migrated_service(database_url, **PROOF)
     yield service
     dispose_service(service)
 
