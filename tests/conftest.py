@@ -5,9 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import queue
+import re
 import secrets
 import shutil
+import tempfile
 import textwrap
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -167,32 +171,153 @@ def sample_build(tmp_path_factory) -> Project:
 # --- the dynamic service ---------------------------------------------------------------------
 
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+MIGRATIONS = REPO / "dynamic" / "migrations"
+
+# Database tests migrate once per session, not once per test: the first one to need a database
+# runs Alembic's upgrade on a template (a file on SQLite, a database on PostgreSQL) and every
+# test gets a copy of it (``CREATE DATABASE … TEMPLATE``, a file copy). The template is built
+# fresh in every session, so a changed migration is always the one copied; tests of the
+# migrations themselves still run Alembic on their copy (see test_remember_devices.py). Names
+# carry this process's id (one per xdist worker too): sessions never share a database, and one
+# left by a run that was killed is dropped by the next session once that process is gone.
+_SESSION = f"p{os.getpid()}_{secrets.token_hex(3)}"
+_STALE = re.compile(r"floe_(?:test|tmpl)_p(\d+)_")
+_templates: dict[str, str] = {}
+_from_template: set[str] = set()
+_template_folder: list[Path] = []
+
+
+def pytest_configure(config) -> None:
+    """The session's own folder (removed at its end), for the SQLite template and the password
+    gate's slots (lock files, see dynamic/password_gate.py): not the checkout's instance folder,
+    where another session in the same checkout would share its one slot and wait, or answer
+    503. Tests of the gate name their own folder; the processes a test starts inherit this one."""
+    folder = Path(tempfile.mkdtemp(prefix=f"floe-test-{_SESSION}-"))
+    _template_folder.append(folder)
+    os.environ["FLOE_PASSWORD_GATE_DIR"] = str(folder / "gate")
+
+
+def _migrations_digest() -> str:
+    """A hash of the migrations' files: in the template's name, to tell which it was."""
+    digest = hashlib.sha256()
+    for path in sorted(MIGRATIONS.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(MIGRATIONS).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:8]
+
+
+def _upgrade(database_url: str) -> None:
+    """Alembic's upgrade to the latest schema, as ``flask db upgrade`` runs it."""
+    service = migrated_service(database_url, _template=False)
+    dispose_service(service)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _postgres_admin():
+    import psycopg
+
+    from tests.helpers.browser import require
+
+    try:
+        return psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as error:
+        require(f"PostgreSQL does not answer at 127.0.0.1:5432 as user postgres ({error})")
+
+
+def _postgres_template(admin) -> str:
+    """The migrated template database of this session (built by the first test that needs it;
+    that session also drops the databases that killed sessions left behind)."""
+    if "postgresql" not in _templates:
+        for (name,) in admin.execute("SELECT datname FROM pg_database").fetchall():
+            stale = _STALE.match(name)
+            if stale and not _alive(int(stale.group(1))):
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        name = f"floe_tmpl_{_SESSION}_{_migrations_digest()}"
+        admin.execute(f'CREATE DATABASE "{name}"')
+        _templates["postgresql"] = name
+        _upgrade(f"postgresql://postgres@127.0.0.1:5432/{name}")
+    return _templates["postgresql"]
+
+
+def _sqlite_template() -> Path:
+    """The migrated SQLite file of this session."""
+    if "sqlite" not in _templates:
+        path = _template_folder[0] / f"template-{_migrations_digest()}.sqlite"
+        _upgrade(f"sqlite:///{path}")
+        _templates["sqlite"] = str(path)
+    return Path(_templates["sqlite"])
+
+
+class _Dropper:
+    """Drops the tests' PostgreSQL databases in a thread of its own, one after another, so that
+    a test's teardown does not wait for it; the session's end waits for the last."""
+
+    def __init__(self) -> None:
+        self.names: queue.Queue[str | None] = queue.Queue()
+        self.thread: threading.Thread | None = None
+
+    def drop(self, name: str) -> None:
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._run, name="floe-drop-databases")
+            self.thread.start()
+        self.names.put(name)
+
+    def _run(self) -> None:
+        with _postgres_admin() as admin:
+            while (name := self.names.get()) is not None:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def finish(self) -> None:
+        if self.thread is not None:
+            self.names.put(None)
+            self.thread.join()
+            self.thread = None
+
+
+_dropper = _Dropper()
+
+
+def pytest_sessionfinish(session) -> None:
+    """Drop this session's databases and templates (also after Ctrl-C: pytest still finishes
+    the session)."""
+    _dropper.finish()
+    for folder in _template_folder:
+        shutil.rmtree(folder, ignore_errors=True)
+    if "postgresql" in _templates:
+        with _postgres_admin() as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{_templates.pop("postgresql")}" WITH (FORCE)')
 
 
 def _postgres_database() -> Iterator[str]:
-    """A fresh PostgreSQL database for one test, dropped afterwards."""
+    """A PostgreSQL database for one test, a copy of the migrated template, dropped afterwards."""
     import uuid
 
-    import psycopg
-
-    from tests.browser import require
-
-    try:
-        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as error:
-        require(f"PostgreSQL does not answer at 127.0.0.1:5432 as user postgres ({error})")
-    name = f"floe_test_{uuid.uuid4().hex[:12]}"
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+    with _postgres_admin() as admin:
+        template = _postgres_template(admin)
+        name = f"floe_test_{_SESSION}_{uuid.uuid4().hex[:12]}"
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        _from_template.add(name)
         try:
             yield f"postgresql://postgres@127.0.0.1:5432/{name}"
         finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            _from_template.discard(name)
+            _dropper.drop(name)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path: Path) -> Iterator[str]:
-    """Each database test runs on SQLite and on PostgreSQL, in a database of its own."""
+    """Each database test runs on SQLite and on PostgreSQL, in a database of its own, migrated
+    (a copy of the session's template)."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'floe.sqlite'}"
     else:
@@ -213,18 +338,45 @@ def production(tmp_path: Path, **changes: str) -> dict[str, str]:
     return {key: value for key, value in env.items() if value}
 
 
-def migrated_service(database_url: str, **config):
+def migrated_service(database_url: str, _template: bool = True, **config):
     """The dynamic service on ``database_url``, migrated to the latest schema; ``config`` on
-    top of the test settings. Give it back with :func:`dispose_service`."""
+    top of the test settings. Give it back with :func:`dispose_service`.
+
+    A database copied from the session's template (the ``database_url`` fixture's, or a SQLite
+    file that does not exist yet, which becomes a copy) is migrated already; any other is
+    upgraded with Alembic here."""
     from flask_migrate import upgrade
 
     from dynamic import create_app
 
+    copied = _template and _copy_of_template(database_url)
     url = database_url.replace("postgresql://", "postgresql+psycopg://", 1)
     service = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, **config})
-    with service.app_context():
-        upgrade()
+    if not copied:
+        with service.app_context():
+            upgrade()
     return service
+
+
+_sqlite_copies: set[Path] = set()
+
+
+def _copy_of_template(database_url: str) -> bool:
+    """Whether ``database_url`` is a copy of the session's migrated template (a SQLite file
+    that does not exist yet is made one)."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    if url.get_backend_name() == "postgresql":
+        return url.database in _from_template
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return False
+    path = Path(url.database)
+    if path.exists():
+        return path in _sqlite_copies
+    shutil.copyfile(_sqlite_template(), path)
+    _sqlite_copies.add(path)
+    return True
 
 
 def dispose_service(service) -> None:
@@ -262,7 +414,7 @@ def redis_prefix() -> Iterator[str]:
 
     import redis
 
-    from tests.browser import require
+    from tests.helpers.browser import require
 
     client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
     try:
@@ -274,3 +426,56 @@ def redis_prefix() -> Iterator[str]:
     for key in client.scan_iter(f"*{prefix}*"):
         client.delete(key)
     client.close()
+
+
+# --- AWS: moto on loopback ---------------------------------------------------------------------
+
+AWS_REGION = "us-east-1"
+
+
+@pytest.fixture(scope="module")
+def moto_url() -> Iterator[str]:
+    """moto's server on a free loopback port, for this module only. moto keeps its state in
+    the process, shared by every server: it starts empty and is emptied again at the end, so
+    one module's buckets never reach another's model dump."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    _reset_moto(url)
+    try:
+        yield url
+    finally:
+        _reset_moto(url)
+        server.stop()
+
+
+def _reset_moto(url: str) -> None:
+    import urllib.request
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    opener.open(urllib.request.Request(f"{url}/moto-api/reset", method="POST"), timeout=10).close()
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, moto_url: str) -> str:
+    """Fake credentials, no shared config, no metadata service, no proxy; moto's URL."""
+    for name in (
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_SESV2",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", AWS_REGION)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    return moto_url

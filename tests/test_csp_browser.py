@@ -11,8 +11,8 @@ import pytest
 
 from floe.security_headers import SECURITY_HEADERS
 from publish import netlify_headers as headers
-from tests.browser import chromium
-from tests.stack import Stack, serve
+from tests.helpers.browser import chromium
+from tests.helpers.stack import Stack, serve
 
 EXPERIMENT = "pricing-annual-first"
 HOSTS = ("tallystack.example", "teams.tallystack.example")

@@ -21,10 +21,9 @@ from floe.security_headers import SECURITY_HEADERS
 from publish import cloudfront
 from publish import netlify_headers as headers
 from renderer.views.variant_pages import FORCE
-from tests import test_mail
-from tests.browser import node_json, require
 from tests.conftest import REPO, Project
-from tests.test_netlify import TENANTS, checkout
+from tests.helpers.browser import node_json, require
+from tests.helpers.netlify import TENANTS, checkout
 
 TEMPLATE = REPO / "ops" / "cloudfront.yaml"
 HOST = "tallystack.example"
@@ -318,9 +317,6 @@ def test_a_folder_that_is_not_a_built_site_is_refused(tmp_path: Path) -> None:
 
 # --- the daily publish (ops/cron/floe runs ops/s3-publish.sh) ---------------------------
 
-# moto's server on a free loopback port, and fake credentials: the fixtures of the SES tests.
-moto_url = test_mail.moto_url
-aws = test_mail.aws
 BUCKETS = {"freelancers": "floe-publish-freelancers", "agencies": "floe-publish-agencies"}
 
 

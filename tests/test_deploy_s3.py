@@ -2,7 +2,7 @@
 
 No test reaches the network: the clients point at moto on 127.0.0.1 (``AWS_ENDPOINT_URL``, or
 ``--endpoint-url``), credentials are fake and the instance-metadata lookup is disabled (the
-``aws`` fixture of tests/test_mail.py). Every deploy goes through the command line; its boto3
+``aws`` fixture of tests/conftest.py). Every deploy goes through the command line; its boto3
 clients are the real ones, with a hook that records each S3 call in order.
 """
 
@@ -27,19 +27,14 @@ from floe.tenants import load_tenants
 from publish import DeployError, target
 from publish.cloudfront import MAX_PATHS, invalidation_paths
 from publish.site_files import alias_redirects
-from tests import test_mail
 from tests.conftest import Project
-from tests.test_incremental import delete_post, edit_post_title
-
-# moto's server on a free loopback port, and fake credentials: the fixtures of the SES tests.
-moto_url = test_mail.moto_url
-aws = test_mail.aws
+from tests.helpers.edits import delete_post, edit_post_title
 
 BUCKET = "tallystack-site"
 NETLIFY_FILES = {"_redirects", "_headers"}
 YEAR = "public, max-age=31536000, immutable"
 REVALIDATE = "public, max-age=0, must-revalidate"
-#: The page of the post tests.test_incremental.delete_post removes (agencies only).
+#: The page of the post tests.helpers.edits.delete_post removes (agencies only).
 GONE = "blog/measuring-utilisation-with-sqlite/index.html"
 
 

@@ -10,7 +10,8 @@ import pytest
 
 from dynamic.accounts.models import User
 from dynamic.core.db import db
-from tests.accounts import (
+from tests.conftest import TENANT_HOST
+from tests.helpers.accounts import (
     HOST,
     PASSWORD,
     last_link,
@@ -21,7 +22,6 @@ from tests.accounts import (
     post_form,
     signup,
 )
-from tests.conftest import TENANT_HOST
 
 NEW_PASSWORD = "a brand new passphrase"
 

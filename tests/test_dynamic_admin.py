@@ -7,7 +7,7 @@ import pytest
 
 from dynamic.accounts.models import User
 from dynamic.core.db import db
-from tests.accounts import HOST, PASSWORD, last_link, login, me, outbox, post_form, signup
+from tests.helpers.accounts import HOST, PASSWORD, last_link, login, me, outbox, post_form, signup
 
 ADMIN = "root@example.com"
 

@@ -7,8 +7,8 @@ import re
 import pytest
 
 from dynamic import create_app
-from tests.accounts import HOST, PASSWORD, login, logout, me, signup
 from tests.conftest import REDIS_URL, TENANT_HOST, dispose_service, migrated_service
+from tests.helpers.accounts import HOST, PASSWORD, login, logout, me, signup
 
 
 def test_signup_login_logout(client) -> None:
@@ -102,7 +102,7 @@ def test_forged_or_tampered_session_cookie_is_anonymous(app) -> None:
 WORKER = """
 import json, sys
 from dynamic import create_app
-from tests.accounts import login, signup
+from tests.helpers.accounts import login, signup
 app = create_app({"SQLALCHEMY_DATABASE_URI": sys.argv[1], "RATELIMIT_STORAGE_URI": sys.argv[2],
                   "RATELIMIT_KEY_PREFIX": sys.argv[3]})
 if sys.argv[4] == "signup":

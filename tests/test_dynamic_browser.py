@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.accounts import PASSWORD
-from tests.browser import chromium
 from tests.conftest import TENANT_HOST
-from tests.stack import serve
+from tests.helpers.accounts import PASSWORD
+from tests.helpers.browser import chromium
+from tests.helpers.stack import serve
 
 
 @pytest.fixture

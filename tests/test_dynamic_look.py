@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from tests.accounts import HOST, logout, signup
 from tests.conftest import TENANT_HOST
+from tests.helpers.accounts import HOST, logout, signup
 
 AGENCIES_HOST = "teams.tallystack.example"
 CSS = re.compile(r'<link rel="stylesheet" href="(/static/css/site\.[0-9a-f]+\.css)">')

@@ -13,8 +13,8 @@ import pytest
 
 from dynamic import create_app
 from dynamic.core.config import ConfigError, load_config
-from tests.accounts import csrf_token
 from tests.conftest import REPO, TENANT_HOST, dispose_service, migrated_service, production
+from tests.helpers.accounts import csrf_token
 
 EDGE_SECRET = "edge-secret-for-tests-" + "x" * 24
 NETLIFY_SECRET = "netlify-signing-secret-for-tests-" + "y" * 16
@@ -173,7 +173,7 @@ def test_production_refuses_a_short_edge_secret(tmp_path: Path, name: str) -> No
 
 
 def test_cloudfront_sends_the_edge_secret_from_a_hidden_parameter() -> None:
-    from tests.browser import require
+    from tests.helpers.browser import require
 
     try:
         from cfnlint.decode import cfn_yaml

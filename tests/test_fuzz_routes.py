@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from dynamic.accounts.models import User
 from dynamic.core.db import db
 from dynamic.payments.models import CheckoutSession, Payment, StripeCustomer
-from tests.accounts import HOST, login, signup
 from tests.conftest import dispose_service, migrated_service
+from tests.helpers.accounts import HOST, login, signup
 from tests.helpers.route_fuzz import (
     BREAKERS,
     ROLES,
@@ -39,7 +39,7 @@ from tests.helpers.route_fuzz import (
     visitors,
     watch_reads,
 )
-from tests.stripe_stub import (
+from tests.helpers.stripe_stub import (
     charge,
     checkout_session,
     dispute,

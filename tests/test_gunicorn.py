@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 import gunicorn  # noqa: F401  (a dependency: without it this test fails, it does not skip)
 
 from floe.security_headers import SECURITY_HEADERS
-from tests.browser import require
+from tests.helpers.browser import require
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

@@ -10,6 +10,17 @@ from click.testing import CliRunner
 
 import build as build_cli
 from tests.conftest import TODAY, Project, published_files
+from tests.helpers.edits import (
+    EDITS,
+    POST,
+    add_post,
+    delete_post,
+    edit,
+    edit_nested_snippet,
+    edit_post_body,
+    edit_post_title,
+    edit_template,
+)
 
 
 def clean_build(project: Project, out: Path) -> dict[str, str]:
@@ -35,114 +46,6 @@ def inodes(project: Project) -> dict[str, tuple[int, int]]:
         name: (p.stat().st_ino, p.stat().st_mtime_ns)
         for name, p in published_files(project.out).items()
     }
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1))
-
-
-POST = "content/posts/setting-a-day-rate.md"
-
-
-def edit_post_body(p: Project) -> None:
-    edit(p.root / POST, "Most freelancers pick a day rate", "Most freelancers choose a day rate")
-
-
-def edit_post_title(p: Project) -> None:
-    edit(
-        p.root / POST,
-        'title: "How to set a freelance day rate',
-        'title: "How to pick a freelance day rate',
-    )
-
-
-def edit_post_tags(p: Project) -> None:
-    edit(p.root / POST, "tags: [pricing, freelancing]", "tags: [pricing, freelancing, taxes]")
-
-
-def edit_nested_snippet(p: Project) -> None:
-    edit(p.root / "content/snippets/api-auth.md", "Authorization: Bearer", "Authorization:  Bearer")
-
-
-def edit_template(p: Project) -> None:
-    edit(p.root / "site/templates/tag.html", "<h1>Posts about", "<h1>Articles about")
-
-
-def edit_shared_partial(p: Project) -> None:
-    edit(p.root / "site/templates/_post_list.html", "No posts yet.", "Nothing here yet.")
-    edit(
-        p.root / "site/templates/_post_list.html",
-        '<ul class="post-list">',
-        '<ul class="post-list posts">',
-    )
-
-
-def edit_css(p: Project) -> None:
-    css = p.root / "site/static/css/site.css"
-    css.write_text(css.read_text() + "\n.extra{color:red}\n")
-
-
-def edit_image(p: Project) -> None:
-    svg = p.root / "site/static/img/reminder-timeline.svg"
-    edit(svg, "friendly nudge", "gentle nudge")
-
-
-def edit_tenants(p: Project) -> None:
-    edit(
-        p.root / "site/tenants.toml",
-        'tagline = "Timesheets, budgets',
-        'tagline = "Team timesheets, budgets',
-    )
-
-
-def add_post(p: Project) -> None:
-    p.post(
-        "a-new-post",
-        date="2026-11-20",
-        tags=["pricing", "brand-new-tag"],
-        body="Links to [the day-rate guide](setting-a-day-rate.md).",
-    )
-
-
-def relink(p: Project, old: str, new: str) -> None:
-    """Point every link to ``old`` at ``new``, as a writer does when removing a post."""
-    for file in (p.root / "content").rglob("*.md"):
-        text = file.read_text()
-        if f"({old}" in text:
-            file.write_text(text.replace(f"({old}", f"({new}"))
-
-
-def delete_post(p: Project) -> None:
-    (p.root / "content/posts/measuring-utilisation-with-sqlite.md").unlink()
-    relink(p, "measuring-utilisation-with-sqlite.md", "/blog/")
-
-
-def rename_post(p: Project) -> None:
-    old = p.root / "content/posts/rounding-rules-for-billable-time.md"
-    old.rename(old.with_name("billable-time-rounding.md"))
-    relink(p, "rounding-rules-for-billable-time.md", "billable-time-rounding.md")
-
-
-def schedule_passes(p: Project) -> None:
-    """Not an edit: the build's date moves past a scheduled post's date."""
-
-
-EDITS = [
-    edit_post_body,
-    edit_post_title,
-    edit_post_tags,
-    edit_nested_snippet,
-    edit_template,
-    edit_shared_partial,
-    edit_css,
-    edit_image,
-    edit_tenants,
-    add_post,
-    delete_post,
-    rename_post,
-]
 
 
 @pytest.mark.parametrize("change", EDITS, ids=[e.__name__ for e in EDITS])
@@ -196,7 +99,7 @@ def test_template_edit_rewrites_only_pages_using_it(sample: Project) -> None:
 
 
 def test_snippet_edit_rewrites_the_posts_that_include_it(sample: Project) -> None:
-    from tests.test_static_site import corpus
+    from tests.helpers.sample_corpus import corpus
 
     users = {p.slug for p in corpus().posts if "api-auth" in p.snippets and p.is_live(TODAY)}
     assert sample.build().exit_code == 0
@@ -346,10 +249,19 @@ def test_a_second_build_of_the_same_output_waits_for_the_first(sample: Project) 
             stderr=subprocess.PIPE,
             text=True,
         )
-        time.sleep(1.5)
+        # Until it says it waits (a loaded machine takes seconds to start Python), then a while.
+        said = ""
+        deadline = time.monotonic() + 60
+        while "Waiting for another build" not in said and time.monotonic() < deadline:
+            line = process.stderr.readline()
+            if not line:
+                break
+            said += line
+        time.sleep(0.5)
         assert process.poll() is None, "the second build did not wait"
         assert not (sample.site() / "index.html").exists()
     _out, err = process.communicate(timeout=60)
+    err = said + err
     assert process.returncode == 0, err
     assert "Waiting for another build" in err and (sample.site() / "index.html").is_file()
 

@@ -10,19 +10,17 @@ import json
 import logging
 import socket
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 from flask import Flask
-from moto.server import ThreadedMotoServer
 
 from dynamic.core import mail
 from dynamic.core.config import ConfigError
 from dynamic.core.mail import ConsoleMailer, MailError, Message, SESMailer
+from tests.conftest import AWS_REGION as REGION
 
-REGION = "us-east-1"
 SENDER = "Tallystack <no-reply@tallystack.example>"
 
 
@@ -114,50 +112,6 @@ def test_send_mail_without_init_app_says_so() -> None:
 
 
 # -- SES against moto's server ----------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    """moto's server on a free loopback port, for this module only. moto keeps its state in
-    the process, shared by every server: it starts empty and is emptied again at the end, so
-    one module's buckets never reach another's model dump."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    _reset_moto(url)
-    try:
-        yield url
-    finally:
-        _reset_moto(url)
-        server.stop()
-
-
-def _reset_moto(url: str) -> None:
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    opener.open(urllib.request.Request(f"{url}/moto-api/reset", method="POST"), timeout=10).close()
-
-
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Any, moto_url: str) -> str:
-    """Fake credentials, no shared config, no metadata service, no proxy; moto's URL."""
-    for name in (
-        "AWS_PROFILE",
-        "AWS_DEFAULT_PROFILE",
-        "AWS_ENDPOINT_URL",
-        "AWS_ENDPOINT_URL_SESV2",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-    monkeypatch.setenv("no_proxy", "127.0.0.1")
-    return moto_url
 
 
 def verify_identity(url: str, identity: str) -> None:

@@ -18,8 +18,8 @@ from dynamic.accounts.models import User
 from dynamic.core import mail
 from dynamic.core.db import db
 from dynamic.core.mail import MailError, Message
-from tests.accounts import HOST, csrf_token, login, logout, post_form, signup
 from tests.conftest import TENANT_HOST
+from tests.helpers.accounts import HOST, csrf_token, login, logout, post_form, signup
 
 KNOWN = "ada@example.com"
 UNKNOWN = "nobody@example.com"

@@ -10,8 +10,8 @@ from flask import g
 
 from dynamic.core.mails import compose
 from dynamic.core.tenancy import tenants
-from tests.accounts import HOST, outbox, signup
 from tests.conftest import TENANT_HOST
+from tests.helpers.accounts import HOST, outbox, signup
 
 
 def test_the_sign_up_mail_has_a_text_and_an_html_part_with_the_same_link(app, client) -> None:

@@ -11,8 +11,8 @@ import pytest
 
 from dynamic.core.config import ConfigError, load_config
 from floe.tenants import load_tenants
-from tests.accounts import csrf_token, outbox, post_form, signup
 from tests.conftest import REPO, TENANT_HOST, dispose_service, migrated_service, production
+from tests.helpers.accounts import csrf_token, outbox, post_form, signup
 
 LINK = re.compile(r"https?://\S+")
 HOSTILE_HOSTS = [

@@ -7,7 +7,6 @@ from __future__ import annotations
 import http.server
 import os
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -21,35 +20,13 @@ import yaml
 from werkzeug.test import Client
 
 from floe.security_headers import SECURITY_HEADERS
-from floe.tenants import load_tenants
 from publish import netlify_headers as headers
 from tests.conftest import REPO, Project
-from tests.stack import Stack
-from tests.test_split_build import parse_redirects
+from tests.helpers.netlify import TENANTS, checkout, parse_redirects, repository_files
+from tests.helpers.stack import Stack
 
 NETLIFY = tomllib.loads((REPO / "netlify.toml").read_text())
-TENANTS = load_tenants(REPO / "site" / "tenants.toml")
 YEAR = "public, max-age=31536000, immutable"
-
-
-def repository_files() -> list[Path]:
-    """The files git tracks or would track (not build/, .venv/ or other ignored files)."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    return [Path(name) for name in filter(None, listed.split("\0")) if (REPO / name).is_file()]
-
-
-def checkout(tmp_path: Path) -> Path:
-    """What Netlify clones: the repository's files, in a folder of their own."""
-    root = tmp_path / "repo"
-    for name in repository_files():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(REPO / name, root / name)
-    return root
 
 
 def run(command: str, root: Path, **env: str) -> subprocess.CompletedProcess[str]:

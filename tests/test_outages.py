@@ -27,8 +27,6 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.serving import make_server
 
 from dynamic.core.db import db
-from tests.accounts import PASSWORD, signup
-from tests.browser import require
 from tests.conftest import (
     REPO,
     TENANT_HOST,
@@ -36,6 +34,8 @@ from tests.conftest import (
     dispose_service,
     migrated_service,
 )
+from tests.helpers.accounts import PASSWORD, signup
+from tests.helpers.browser import require
 from tests.helpers.tcp_proxy import TcpProxy
 
 #: Short bounds for the test (the defaults are a little longer): connect (psycopg's least),

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from dynamic.core.password_gate import PasswordChecksBusy, PasswordGate
-from tests.accounts import (
+from tests.conftest import REDIS_URL, dispose_service, migrated_service
+from tests.helpers.accounts import (
     HOST,
     PASSWORD,
     csrf_token,
@@ -28,7 +29,6 @@ from tests.accounts import (
     post_form,
     signup,
 )
-from tests.conftest import REDIS_URL, dispose_service, migrated_service
 
 NEW_PASSWORD = "another fine password"
 
@@ -234,7 +234,7 @@ def test_a_login_that_waits_within_the_wait_gets_in(database_url, tmp_path: Path
 INSTANCE = """
 import json, sys
 from dynamic import create_app
-from tests.accounts import PASSWORD, login, signup
+from tests.helpers.accounts import PASSWORD, login, signup
 app = create_app({"SQLALCHEMY_DATABASE_URI": sys.argv[1], "RATELIMIT_STORAGE_URI": sys.argv[2],
                   "RATELIMIT_KEY_PREFIX": sys.argv[3], "FLOE_LOGIN_LIMIT": "100 per minute",
                   "FLOE_FAILED_LOGIN_ACCOUNT_LIMIT": sys.argv[4],

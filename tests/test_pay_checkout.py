@@ -17,9 +17,9 @@ from dynamic.core.db import db
 from dynamic.payments.models import CheckoutSession, StripeCustomer
 from dynamic.payments.plans import format_money, load_plans
 from floe.errors import SourceError
-from tests.accounts import HOST, csrf_token, signup
 from tests.conftest import dispose_service
-from tests.stripe_stub import (
+from tests.helpers.accounts import HOST, csrf_token, signup
+from tests.helpers.stripe_stub import (
     SECRET_KEY,
     WEBHOOK_SECRET,
     checkout_session,

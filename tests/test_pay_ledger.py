@@ -14,7 +14,7 @@ from dynamic.payments.models import StripeCustomer
 from dynamic.split_tests import revenue
 from dynamic.split_tests.models import UserAssignment
 from tests.conftest import dispose_service
-from tests.stripe_stub import (
+from tests.helpers.stripe_stub import (
     DAY,
     SECRET_KEY,
     T0,

@@ -15,11 +15,11 @@ from dynamic.core.db import db
 from dynamic.payments import ledger
 from dynamic.payments.models import Payment, StripeEvent
 from dynamic.split_tests import revenue as split_revenue
-from tests.accounts import HOST, PASSWORD, csrf_token, login, me, outbox, post_form, signup
 from tests.conftest import dispose_service
-from tests.stripe_stub import make_app
-from tests.test_split_service import BROWSER
-from tests.test_split_service import PRICING_HEADLINE as EXPERIMENTS
+from tests.helpers.accounts import HOST, PASSWORD, csrf_token, login, me, outbox, post_form, signup
+from tests.helpers.split import BROWSER
+from tests.helpers.split import PRICING_HEADLINE as EXPERIMENTS
+from tests.helpers.stripe_stub import make_app
 
 ATTEMPT = re.compile(r'name="attempt" type="hidden" value="([^"]+)"')
 

@@ -16,9 +16,9 @@ from dynamic.accounts.models import User
 from dynamic.core.db import as_utc, db
 from dynamic.payments import ledger
 from dynamic.payments.models import Dispute, Payment, StripeCustomer, StripeEvent, Subscription
-from tests.accounts import outbox
 from tests.conftest import dispose_service
-from tests.stripe_stub import (
+from tests.helpers.accounts import outbox
+from tests.helpers.stripe_stub import (
     DAY,
     SECRET_KEY,
     T0,

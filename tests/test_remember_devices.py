@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 from dynamic.accounts.models import RememberDevice, User
 from dynamic.core.db import db
-from tests.accounts import HOST, PASSWORD, login, logout, me, post_form, signup
 from tests.conftest import TENANT_HOST, dispose_service, migrated_service
+from tests.helpers.accounts import HOST, PASSWORD, login, logout, me, post_form, signup
 
 COOKIE = "remember_token"
 

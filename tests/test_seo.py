@@ -65,7 +65,7 @@ def test_sitemap_lists_exactly_the_indexable_pages(sample_build: Project, tenant
 
 @pytest.mark.parametrize("tenant", TENANTS)
 def test_sitemap_lastmod_comes_from_updated_or_date(sample_build: Project, tenant: str) -> None:
-    from tests.test_static_site import corpus
+    from tests.helpers.sample_corpus import corpus
 
     tree = etree.fromstring((sample_build.site(tenant) / "sitemap.xml").read_bytes())
     lastmods = {
@@ -93,7 +93,7 @@ def test_robots_names_the_sitemap_and_keeps_crawlers_out_of_app(sample_build: Pr
 def test_feed_is_valid_atom_with_absolute_links_to_built_pages(
     sample_build: Project, tenant: str
 ) -> None:
-    from tests.test_static_site import corpus
+    from tests.helpers.sample_corpus import corpus
 
     site, domain = sample_build.site(tenant), TENANTS[tenant]
     feed = feedparser.parse((site / "feed.xml").read_bytes())
@@ -134,7 +134,7 @@ def test_feed_ids_are_stable_across_builds(sample: Project) -> None:
 
 
 def test_a_post_on_both_tenants_has_one_canonical_home(sample_build: Project) -> None:
-    from tests.test_static_site import corpus
+    from tests.helpers.sample_corpus import corpus
 
     shared = [p for p in corpus().posts if len(p.tenants) == 2 and p.is_live(TODAY)]
     homes = {p.canonical_tenant for p in shared}
@@ -204,7 +204,7 @@ REQUIRED_POSTING = (
 def test_every_page_has_title_description_canonical_and_valid_jsonld(
     sample_build: Project, tenant: str
 ) -> None:
-    from tests.test_static_site import corpus
+    from tests.helpers.sample_corpus import corpus
 
     site, domain = sample_build.site(tenant), TENANTS[tenant]
     posts = {p.url: p for p in corpus().posts}
@@ -355,7 +355,7 @@ def test_reader_features(sample_build: Project) -> None:
     assert "min read" in meta and "Updated September 18, 2025" in meta  # en_US
     related = [a.get("href") for a in doc.cssselect(".related a")]
     assert 1 <= len(related) <= 3 and "/blog/setting-a-day-rate/" not in related
-    from tests.test_static_site import corpus
+    from tests.helpers.sample_corpus import corpus
 
     posts = {p.url: p for p in corpus().posts}
     this = posts["/blog/setting-a-day-rate/"]

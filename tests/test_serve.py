@@ -93,7 +93,7 @@ def test_serve_follows_snippets_templates_and_toml(preview) -> None:
 
 
 def test_open_page_reloads_itself_when_a_post_is_saved(preview) -> None:
-    from tests.browser import chromium
+    from tests.helpers.browser import chromium
 
     base, sample = preview
     with chromium() as browser:

@@ -11,11 +11,11 @@ import pytest
 from dynamic.accounts.models import User
 from dynamic.core.db import db
 from dynamic.split_tests.models import Exposure, UserAssignment
-from tests.accounts import PASSWORD
-from tests.browser import chromium
 from tests.conftest import TENANT_HOST
+from tests.helpers.accounts import PASSWORD
+from tests.helpers.browser import chromium
+from tests.helpers.stack import Stack, serve
 from tests.helpers.visitor_cookie import visitor_id_of
-from tests.stack import Stack, serve
 
 EXPERIMENT = "pricing-annual-first"
 

@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 import build as build_cli
-from tests.browser import node_json, require
 from tests.conftest import REPO, Project
+from tests.helpers.netlify import parse_redirects
 
 JS = REPO / "tests" / "js"
 ORIGIN = "https://app.tallystack.example"
@@ -46,14 +46,6 @@ def test_variants_are_rendered_and_point_to_their_page(sample_build: Project) ->
     assert home.get("data-experiment") is None
     assert not home.xpath("//script[contains(@src, '/js/split.')]")
     assert not (sample_build.site("agencies") / "pricing@annual").exists()
-
-
-def parse_redirects(path: Path) -> dict:
-    if shutil.which("node") is None:
-        require("Node.js is not installed (it runs Netlify's _redirects parser)")
-    if not (JS / "node_modules" / "@netlify" / "redirect-parser").is_dir():
-        require("Netlify's parser is not installed: npm ci --prefix tests/js")
-    return node_json(JS / "parse_redirects.mjs", str(path))
 
 
 def test_netlify_reads_the_rules_of_each_split_test(sample_build: Project) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import lxml.html
 import pytest
 
 from dynamic.accounts.models import User
@@ -14,23 +13,11 @@ from dynamic.core.db import db
 from dynamic.payments.models import Payment
 from dynamic.split_tests.models import Exposure, UserAssignment
 from dynamic.split_tests.report import build_report, format_p
-from tests.accounts import HOST, PASSWORD, csrf_token, login, signup
 from tests.conftest import dispose_service
-from tests.test_split_service import split_service
+from tests.helpers.accounts import HOST, csrf_token, signup
+from tests.helpers.split import DASHBOARD, PAGE, admin_browser, parse, split_service, text_of
 
-ADMIN = "root@example.com"
-DASHBOARD = "/app/admin/experiments/"
-PAGE = DASHBOARD + "pricing-headline"
 START = dt.date(2026, 11, 1)
-
-
-def admin_browser(app):
-    """A logged-in admin's browser."""
-    result = app.test_cli_runner().invoke(args=["create-admin", ADMIN, "--password", PASSWORD])
-    assert result.exit_code == 0, result.output
-    browser = app.test_client()
-    assert login(browser, email=ADMIN).status_code == 302
-    return browser
 
 
 @pytest.fixture
@@ -105,14 +92,6 @@ def seed(
                     )
                 )
         db.session.commit()
-
-
-def parse(response):
-    return lxml.html.fromstring(response.text)
-
-
-def text_of(doc, selector: str) -> str:
-    return " ".join(" ".join(" ".join(e.itertext()) for e in doc.cssselect(selector)).split())
 
 
 def cells(row) -> list[str]:

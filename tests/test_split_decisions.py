@@ -6,25 +6,43 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy.exc import OperationalError
 
 from dynamic.accounts.models import User
 from dynamic.core.db import db
 from dynamic.split_tests.models import ExperimentDecision, Exposure, UserAssignment
-from tests import test_split_dashboard as dashboard
-from tests.accounts import HOST, csrf_token, post_form, signup
 from tests.conftest import TENANT_HOST, dispose_service
+from tests.helpers.accounts import HOST, csrf_token, post_form, signup
+from tests.helpers.split import (
+    ADMIN,
+    BROWSER,
+    PAGE,
+    admin_browser,
+    assignment_cookies,
+    cookie,
+    parse,
+    split_service,
+    text_of,
+    visit,
+)
 from tests.helpers.visitor_cookie import visitor_id_of
-from tests.test_split_dashboard import ADMIN, PAGE, admin_browser, parse, split_service, text_of
-from tests.test_split_service import BROWSER, assignment_cookies, cookie, visit
 
 STOP = PAGE + "/stop"
 RESUME = PAGE + "/resume"
 
 
 # The dashboard's fixtures: the service with three experiments, and a logged-in admin.
-app = dashboard.app
-admin = dashboard.admin
+@pytest.fixture
+def app(database_url: str, tmp_path: Path):
+    service = split_service(database_url, tmp_path)
+    yield service
+    dispose_service(service)
+
+
+@pytest.fixture
+def admin(app):
+    return admin_browser(app)
 
 
 def decisions(app) -> list[tuple[str, str | None]]:

@@ -1,7 +1,7 @@
 """``flask --app dynamic split report``, on SQLite and PostgreSQL: the tables and the verdict,
 JSON with every figure, every experiment at once, a loud sample-ratio mismatch, "not enough
 data" in place of the comparisons, and clear errors for bad input. The records are those of
-tests/test_split_report.py, whose tests check each figure."""
+tests/helpers/split_report.py, whose figures tests/test_split_report.py checks."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from dynamic.accounts.models import User
 from dynamic.core.db import db
 from tests.conftest import dispose_service
-from tests.test_split_report import (
+from tests.helpers.split_report import (
     KEY,
     WINDOW,
     experiment,

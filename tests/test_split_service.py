@@ -15,81 +15,17 @@ from dynamic.accounts.models import User
 from dynamic.core.db import db
 from dynamic.split_tests.models import Exposure, UserAssignment
 from publish import netlify_headers as headers
-from tests.accounts import HOST, signup
 from tests.conftest import REPO, TENANT_HOST, Project, dispose_service, migrated_service
-from tests.helpers.visitor_cookie import visitor_id_of
-
-BROWSER = {**HOST, "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0 Safari/537.36"}
-#: One running test of the pricing page, 50/50 (the payment tests run it too).
-PRICING_HEADLINE = """
-[experiments.pricing-headline]
-tenants = ["freelancers"]
-pages = ["pricing"]
-status = "running"
-
-[[experiments.pricing-headline.variants]]
-key = "control"
-weight = 0.5
-
-[[experiments.pricing-headline.variants]]
-key = "annual-first"
-weight = 0.5
-"""
-EXPERIMENTS = (
-    PRICING_HEADLINE
-    + """
-[experiments.home-hero]
-tenants = ["freelancers"]
-pages = ["home"]
-status = "running"
-coverage = 0.4
-
-[[experiments.home-hero.variants]]
-key = "control"
-weight = 0.5
-
-[[experiments.home-hero.variants]]
-key = "short"
-weight = 0.5
-
-[experiments.old-test]
-tenants = ["freelancers"]
-pages = ["features"]
-status = "stopped"
-
-[[experiments.old-test.variants]]
-key = "control"
-weight = 0.5
-
-[[experiments.old-test.variants]]
-key = "bold"
-weight = 0.5
-"""
+from tests.helpers.accounts import HOST, signup
+from tests.helpers.split import (
+    BROWSER,
+    EXPERIMENTS,
+    assignment_cookies,
+    cookie,
+    split_service,
+    visit,
 )
-PAGES = {
-    "pricing/index.html": "CONTROL pricing",
-    "pricing@annual-first/index.html": "VARIANT annual-first",
-    "index.html": "CONTROL home",
-    "home@short/index.html": "VARIANT short",
-    "features/index.html": "CONTROL features",
-    "features@bold/index.html": "VARIANT bold",
-}
-
-
-def split_service(database_url: str, tmp_path: Path):
-    """The service with three experiments and a build output holding their variants (the
-    same folders when called again: a second worker of the same deployment)."""
-    site = tmp_path / "site"
-    if not site.exists():
-        shutil.copytree(REPO / "site", site)
-        (site / "experiments.toml").write_text(EXPERIMENTS)
-        build = tmp_path / "build" / TENANT_HOST
-        for name, text in PAGES.items():
-            (build / name).parent.mkdir(parents=True, exist_ok=True)
-            (build / name).write_text(f"<!doctype html><title>{text}</title>")
-    return migrated_service(
-        database_url, FLOE_SITE_DIR=str(site), FLOE_BUILD_DIR=str(tmp_path / "build")
-    )
+from tests.helpers.visitor_cookie import visitor_id_of
 
 
 @pytest.fixture
@@ -103,24 +39,9 @@ def experiment(app, key: str):
     return app.extensions["floe.experiments"][key]
 
 
-def visit(client, path: str = "/app/split/page/pricing/", headers=BROWSER):
-    response = client.get(path, headers=headers)
-    assert response.status_code == 200
-    return response
-
-
-def cookie(client, name: str) -> str | None:
-    found = client.get_cookie(name, domain=TENANT_HOST)
-    return found.value if found else None
-
-
 def visitor(client) -> str:
     """The visitor id the client's ``floe_vid`` cookie carries (signed or not)."""
     return visitor_id_of(cookie(client, "floe_vid"))
-
-
-def assignment_cookies(client) -> list[str]:
-    return sorted(c.key for c in client._cookies.values() if c.key.startswith("floe_x_"))
 
 
 def exposures(app) -> list[tuple[str, str]]:

@@ -5,16 +5,10 @@ from __future__ import annotations
 import lxml.html
 import pytest
 
-from floe.tenants import load_tenants
-from renderer.content.corpus import load_corpus
-from tests.conftest import REPO, TODAY, Project
+from tests.conftest import TODAY, Project
+from tests.helpers.sample_corpus import corpus
 
 TENANTS = ("freelancers", "agencies")
-
-
-def corpus():
-    tenants = load_tenants(REPO / "site" / "tenants.toml")
-    return load_corpus(REPO / "content", tenants, drafts=True, today=TODAY)
 
 
 def built_post_slugs(site) -> set[str]:

@@ -15,8 +15,8 @@ from dynamic.core.config import ConfigError, load_config
 from dynamic.core.db import db
 from dynamic.split_tests.models import Exposure, UserAssignment
 from dynamic.split_tests.visitor_ids import VisitorId, read
-from tests.accounts import HOST, signup
 from tests.conftest import TENANT_HOST, Project, dispose_service, migrated_service
+from tests.helpers.accounts import HOST, signup
 
 EXPERIMENT = "pricing-annual-first"  # the sample site's test of the pricing page, 50/50
 BROWSER = {**HOST, "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0 Safari/537.36"}

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from werkzeug.datastructures import ImmutableMultiDict
 
 from dynamic.core.db import db
-from tests.accounts import PASSWORD, TOKEN, login, signup
 from tests.conftest import TENANT_HOST
+from tests.helpers.accounts import PASSWORD, TOKEN, login, signup
 
 HOST = {"Host": TENANT_HOST}
 ROLES = ("anonymous", "user", "admin")
