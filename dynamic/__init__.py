@@ -18,6 +18,7 @@ from flask import Flask
 
 from dynamic import accounts, admin, core, payments, split_tests
 from dynamic.core.config import check_debug, load_config
+from dynamic.core.security import limiter
 
 PREFIX = "/app"
 
@@ -37,4 +38,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     payments.init_app(app, PREFIX)
     split_tests.init_app(app, PREFIX)
     admin.init_app(app, PREFIX)
+    limiter.apply(app)  # every area's views are in: their rate limits now
     return app

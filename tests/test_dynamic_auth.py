@@ -209,3 +209,32 @@ def test_limits_hold_after_a_service_created_without_them(database_url: str) -> 
         assert statuses == [302, 429]
     finally:
         dispose_service(service)
+
+
+def test_each_service_counts_under_its_own_settings(database_url: str, redis_prefix: str) -> None:
+    """Two services in one process, on one Redis with different key prefixes and strategies:
+    the second counts under its own prefix, not the first one's (Flask-Limiter keeps an app's
+    settings on its Limiter, so each app has one of its own)."""
+    import redis
+
+    first = migrated_service(
+        database_url,
+        RATELIMIT_STORAGE_URI=REDIS_URL,
+        RATELIMIT_KEY_PREFIX=f"{redis_prefix}-first",
+        RATELIMIT_STRATEGY="fixed-window",
+    )
+    second = migrated_service(
+        database_url,
+        RATELIMIT_STORAGE_URI=REDIS_URL,
+        RATELIMIT_KEY_PREFIX=f"{redis_prefix}-second",
+        FLOE_SIGNUP_LIMIT="1 per hour",
+    )
+    try:
+        client = second.test_client()
+        statuses = [signup(client, email=f"user{i}@example.com").status_code for i in range(2)]
+        assert statuses == [302, 429]
+        keys = redis.Redis.from_url(REDIS_URL).keys(f"*{redis_prefix}*")
+        assert keys and all(f"{redis_prefix}-second".encode() in key for key in keys), keys
+    finally:
+        dispose_service(first)
+        dispose_service(second)

@@ -85,9 +85,10 @@ def may_issue() -> bool:
         return True
     budget = parse(current_app.config["FLOE_VISITOR_ID_LIMIT"])
     prefix = current_app.config.get("RATELIMIT_KEY_PREFIX", "")
+    own = limiter.current
     try:
-        return limiter.limiter.hit(budget, prefix, "floe-visitor-ids", address())
-    except (StorageError, limiter.storage.base_exceptions):  # e.g. redis-py's errors
+        return own.limiter.hit(budget, prefix, "floe-visitor-ids", address())
+    except (StorageError, own.storage.base_exceptions):  # e.g. redis-py's errors
         current_app.logger.warning("split: the rate-limit storage failed; no visitor id signed")
         return False
 
