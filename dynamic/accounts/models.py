@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -61,7 +62,10 @@ class User(UserMixin, Model):
 
     #: Not stored: the remember-me token of the device this request comes from, when it logged
     #: in with "keep me logged in" (set by auth.start_session and sessions.load_user).
-    device_token: str | None = None
+    if TYPE_CHECKING:  # (an annotation the ORM would read as a column)
+        device_token: str | None = None
+    else:
+        device_token = None
 
     def get_id(self) -> str:
         """What Flask-Login keeps in the session and the remember-me cookie: ``id:session``,
