@@ -87,10 +87,10 @@ def run_all(
             continue
         progress.advance()
     if failure is not None:
-        key, error = failure
-        text = error if isinstance(error, DeployError) else describe(error)
+        failed_key, failed = failure
+        text = failed if isinstance(failed, DeployError) else describe(failed)
         raise DeployError(
-            f"{phase}: s3://{bucket}/{key}: {text} {len(results)} of {len(items)} "
+            f"{phase}: s3://{bucket}/{failed_key}: {text} {len(results)} of {len(items)} "
             "done before it stopped; nothing was deleted. Deploy again once it is fixed."
         )
     return results

@@ -64,6 +64,7 @@ def _rules(text: str) -> Iterator[Rule]:
         conditions = rest[at + 2 :] if at is not None else []
         if (
             not source.startswith("/")
+            or at is None
             or status is None
             or not all(re.fullmatch(r"[\w-]+=:\w+", q) for q in query)
             or not all(c.startswith("Cookie=") and len(c) > len("Cookie=") for c in conditions)

@@ -108,7 +108,7 @@ def deploy_site(
             run_all(pool, lambda item: _put(s3, bucket, item), wave, progress, phase, bucket)
     if gone:
         _delete(s3, bucket, gone, progress)
-    if result.invalidated:
+    if distribution and result.invalidated:  # (only then are there paths)
         try:
             result.invalidation = invalidate(cloudfront, distribution, result.invalidated)
         except (ClientError, BotoCoreError) as error:

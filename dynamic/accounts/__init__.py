@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from flask import Flask
 
-from dynamic.accounts import account, auth, reset, sessions
+from dynamic.accounts import account, auth, reset, sessions, signals
 
 
 def init_app(app: Flask, prefix: str) -> None:
     from dynamic.accounts import models  # noqa: F401  (the tables, for migrations)
 
+    signals.init_app(app)
     sessions.init_app(app)
     for blueprint in (auth.bp, account.bp, reset.bp):
         app.register_blueprint(blueprint, url_prefix=prefix)

@@ -11,10 +11,11 @@ from dynamic.accounts import mails
 from dynamic.accounts.auth import end_session, start_session
 from dynamic.accounts.forms import ChangeEmailForm, ChangePasswordForm, DeleteAccountForm
 from dynamic.accounts.models import User
+from dynamic.accounts.sessions import signed_in_user
 from dynamic.accounts.signals import account_page, answers, deleting_account
 from dynamic.accounts.tokens import Purpose, TokenError, user_for_token
 from dynamic.core.db import db
-from dynamic.core.forms import ActionForm
+from dynamic.core.forms import ActionForm, add_errors, entered
 from dynamic.core.look import render
 from dynamic.core.security import limiter
 
@@ -69,9 +70,9 @@ def _another_admin() -> bool:
 
 
 def _password_confirmed(form: FlaskForm) -> bool:
-    if current_user.check_password(form.current_password.data):
+    if current_user.check_password(entered(form.current_password)):
         return True
-    form.current_password.errors.append("That is not your current password.")
+    add_errors(form.current_password, "That is not your current password.")
     return False
 
 
@@ -88,16 +89,16 @@ def change_email():
     form = ChangeEmailForm(prefix="email")
     if not (form.validate_on_submit() and _password_confirmed(form)):
         return _page(400, email_form=form)
-    old, new = current_user.email, User.normalize(form.email.data)
+    old, new = current_user.email, User.normalize(entered(form.email))
     if new == old:
-        form.email.errors.append("That is already your address.")
+        add_errors(form.email, "That is already your address.")
         return _page(400, email_form=form)
     current_user.email, current_user.email_verified_at = new, None
     try:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        form.email.errors.append("Another account uses this address.")
+        add_errors(form.email, "Another account uses this address.")
         return _page(400, email_form=form)
     mails.send_email_changed(old, current_user)
     if mails.send_verification(current_user):
@@ -114,8 +115,8 @@ def change_password():
     form = ChangePasswordForm(prefix="password")
     if not (form.validate_on_submit() and _password_confirmed(form)):
         return _page(400, password_form=form)
-    user = current_user._get_current_object()
-    user.set_password(form.password.data)  # ends every session, this one too…
+    user = signed_in_user()
+    user.set_password(entered(form.password))  # ends every session, this one too…
     db.session.commit()
     remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
     start_session(user, remember=remembered in request.cookies)  # …so start a new one
@@ -142,11 +143,11 @@ def delete():
     if not (form.validate_on_submit() and _password_confirmed(form)):
         return _page(400, delete_form=form)
     if current_user.is_admin and not _another_admin():
-        form.confirm.errors.append("You are the last admin: make someone else admin first.")
+        add_errors(form.confirm, "You are the last admin: make someone else admin first.")
         return _page(400, delete_form=form)
     refusals = answers(deleting_account, current_user)  # payments: a subscription renews
     if refusals:
-        form.confirm.errors.extend(refusals)
+        add_errors(form.confirm, refusals)
         return _page(400, delete_form=form)
     current_user.anonymise()
     db.session.commit()

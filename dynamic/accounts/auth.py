@@ -6,7 +6,6 @@ from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
-    Response,
     current_app,
     flash,
     g,
@@ -17,13 +16,14 @@ from flask import (
 )
 from flask_login import current_user, decode_cookie, login_user, logout_user
 from sqlalchemy.exc import IntegrityError
+from werkzeug.wrappers import Response
 
 from dynamic.accounts import mails
 from dynamic.accounts.forms import LoginForm, SignupForm
 from dynamic.accounts.models import RememberDevice, User, spend_password_check_time
-from dynamic.accounts.signals import signed_up
+from dynamic.accounts.signals import sender, signed_up
 from dynamic.core.db import db
-from dynamic.core.forms import ActionForm, form_status
+from dynamic.core.forms import ActionForm, add_errors, entered, form_status
 from dynamic.core.look import render
 from dynamic.core.security import limiter
 
@@ -141,16 +141,18 @@ def _login_failed(response: Response) -> bool:
 def signup():
     form = SignupForm()
     if form.validate_on_submit():
-        user = User(email=User.normalize(form.email.data), tenant=g.tenant.key, password_hash="")
-        user.set_password(form.password.data)
+        user = User(
+            email=User.normalize(entered(form.email)), tenant=g.tenant.key, password_hash=""
+        )
+        user.set_password(entered(form.password))
         db.session.add(user)
         try:
             db.session.flush()  # the user's id, for what other areas keep of it (split tests)
-            signed_up.send(current_app._get_current_object(), user=user)
+            signed_up.send(sender(), user=user)
             db.session.commit()
         except IntegrityError:
             db.session.rollback()
-            form.email.errors.append("An account with this email exists: log in instead.")
+            add_errors(form.email, "An account with this email exists: log in instead.")
         else:
             start_session(user)
             if mails.send_verification(user):
@@ -180,14 +182,14 @@ def signup():
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        user = User.find(form.email.data)
+        user = User.find(entered(form.email))
         if user is None:
-            spend_password_check_time(form.password.data)
-        elif user.check_password(form.password.data) and user.is_active:
+            spend_password_check_time(entered(form.password))
+        elif user.check_password(entered(form.password)) and user.is_active:
             start_session(user, remember=form.remember.data)
             return set_hint(redirect(safe_next(request.args.get("next"))))
         g.floe_login_failed = True
-        form.password.errors.append("Wrong email or password.")
+        add_errors(form.password, "Wrong email or password.")
     return render("accounts/login.html", "Log in", form_status(), form=form)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -21,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from dynamic.core.db import as_utc, db
+from dynamic.core.db import Model, as_utc, db
 from dynamic.core.db import utcnow as _now
 from dynamic.core.password_gate import admitted
 
@@ -32,7 +33,7 @@ UNUSABLE_PASSWORD = "!"
 _NO_ACCOUNT_HASH = generate_password_hash("no account has this password")
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     """An account. Emails are stored lowercased and unique, so the same address with other
     capitals is the same account."""
 
@@ -61,7 +62,10 @@ class User(UserMixin, db.Model):
 
     #: Not stored: the remember-me token of the device this request comes from, when it logged
     #: in with "keep me logged in" (set by auth.start_session and sessions.load_user).
-    device_token = None
+    if TYPE_CHECKING:  # (an annotation the ORM would read as a column)
+        device_token: str | None = None
+    else:
+        device_token = None
 
     def get_id(self) -> str:
         """What Flask-Login keeps in the session and the remember-me cookie: ``id:session``,
@@ -122,7 +126,7 @@ class User(UserMixin, db.Model):
         )
 
 
-class RememberDevice(db.Model):
+class RememberDevice(Model):
     """A browser that logged in with "keep me logged in": its remember-me cookie works only
     while this row exists, so logging out there ends every copy of that cookie, and the
     user's other devices stay logged in.

@@ -15,7 +15,7 @@ from dynamic.accounts.forms import NewPasswordForm, ResetRequestForm
 from dynamic.accounts.models import User
 from dynamic.accounts.tokens import Purpose, TokenError, user_for_token
 from dynamic.core.db import db
-from dynamic.core.forms import form_status
+from dynamic.core.forms import entered, form_status
 from dynamic.core.look import render
 from dynamic.core.security import limiter
 
@@ -36,7 +36,7 @@ def _email_key() -> str:
 def request_link():
     form = ResetRequestForm()
     if form.validate_on_submit():
-        address = User.normalize(form.email.data)
+        address = User.normalize(entered(form.email))
         user = User.find(address)
         # The same steps for every address; the mail, if any, goes after the response.
         mails.queue_reset(user if user is not None and user.is_active else None, address)
@@ -61,7 +61,7 @@ def choose_password(token: str):
         return render("accounts/reset_invalid.html", "Link not valid", 400, message=message)
     form = NewPasswordForm()
     if form.validate_on_submit():
-        user.set_password(form.password.data)  # the link dies with the old password
+        user.set_password(entered(form.password))  # the link dies with the old password
         user.mark_verified()  # it came by mail: the address is the user's
         db.session.commit()
         start_session(user)

@@ -3,8 +3,8 @@ remember-me cookie records (Flask-Login is set up in dynamic/core/security.py)."
 
 from __future__ import annotations
 
-from flask import Flask, g, session
-from flask_login import user_loaded_from_cookie
+from flask import Flask, g
+from flask_login import current_user, login_user, user_loaded_from_cookie
 
 from dynamic.accounts.models import RememberDevice, User
 from dynamic.core.db import db
@@ -29,11 +29,20 @@ def load_user(user_id: str):
     return user
 
 
-def keep_session_protection(app, user) -> None:
-    """A session restored from the remember-me cookie belongs to this browser: record its
-    identifier, as login_user does, or "strong" protection would end it on the next request.
-    The device's last use is recorded too (once per restore, not per request)."""
-    session["_id"] = login_manager._session_identifier_generator()
+def signed_in_user() -> User:
+    """The logged-in user as the session's own :class:`User` (the one ``current_user``
+    stands for, from the identity map: no query), for code that needs the model itself."""
+    user = db.session.get(User, current_user.id)
+    assert user is not None, "signed_in_user() needs a logged-in user (login_required)"
+    return user
+
+
+def keep_session_protection(app: Flask, user: User) -> None:
+    """A session restored from the remember-me cookie belongs to this browser: log it in
+    again (not fresh, as Flask-Login restored it), which records the browser's identifier, or
+    "strong" protection would end it on the next request. The device's last use is recorded
+    too (once per restore, not per request)."""
+    login_user(user, fresh=False)
     if user.device_token:
         RememberDevice.touch(user.device_token)
         db.session.commit()

@@ -9,7 +9,9 @@ accounts import no area that builds on them: those areas subscribe in their ``in
 - :data:`deleting_account`: the owner asked to delete the account; each receiver returns why
   it cannot be deleted yet (or None). Payments refuse while a subscription renews.
 
-Every signal is sent with the app as sender and the user as ``user``.
+Every signal is sent with the app as sender (receivers connect for their app in their
+``init_app``) and the user as ``user``: :func:`sender` is that app, kept in
+``app.extensions`` by :func:`init_app` (``current_app`` is a proxy, not the app itself).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import current_app
+from flask import Flask, current_app
 from flask.signals import Namespace
 
 _signals = Namespace()
@@ -35,7 +37,15 @@ class Panel:
     context: dict[str, Any] = field(default_factory=dict)
 
 
+def init_app(app: Flask) -> None:
+    app.extensions["floe.signal_sender"] = app
+
+
+def sender() -> Flask:
+    """The current app itself, the sender every receiver connected with."""
+    return current_app.extensions["floe.signal_sender"]
+
+
 def answers(signal: Any, user: Any) -> list[Any]:
     """What the current app's receivers of ``signal`` return for ``user``, None left out."""
-    sender = current_app._get_current_object()
-    return [value for _, value in signal.send(sender, user=user) if value is not None]
+    return [value for _, value in signal.send(sender(), user=user) if value is not None]

@@ -31,7 +31,7 @@ class TokenError(Exception):
 
 
 def _serializer(purpose: Purpose) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt=f"floe.{purpose.value}")
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"floe.{purpose.value}")
 
 
 def _state(user: User, purpose: Purpose) -> str:

@@ -9,6 +9,7 @@ everyone but admins out. A decision applies at once to what the service answers
 from __future__ import annotations
 
 import datetime as dt
+from typing import TypedDict
 
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
@@ -118,7 +119,12 @@ def _filters(experiment: Experiment | None) -> ReportFilterForm:
     return form
 
 
-def _chosen(filters: ReportFilterForm) -> dict[str, str | dt.date | None]:
+class _Chosen(TypedDict):
+    tenant: str | None
+    since: dt.date | None
+
+
+def _chosen(filters: ReportFilterForm) -> _Chosen:
     return {"tenant": filters.tenant.data or None, "since": filters.since.data}
 
 

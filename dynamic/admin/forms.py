@@ -21,7 +21,8 @@ class ReportFilterForm(FlaskForm):
     since = DateField("Since", validators=[Optional()])
 
     def validate_tenant(self, field: SelectField) -> None:
-        known = [key for key, _ in field.choices if key]
+        choices = field.choices if isinstance(field.choices, list) else []  # (set by the view)
+        known = [choice[0] for choice in choices if choice[0]]
         if field.data and field.data not in known:
             raise ValidationError(f"No site {field.data[:64]!r} here: choose {', '.join(known)}.")
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 from flask_migrate import Migrate
@@ -36,6 +36,13 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+if TYPE_CHECKING:
+    # What type checkers see of db.Model: Flask-SQLAlchemy makes it at run time, a subclass
+    # of Base, which they cannot follow. Models subclass Model.
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate()
 
 

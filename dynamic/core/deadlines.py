@@ -105,12 +105,18 @@ def deadline(connection: psycopg.Connection, seconds: float) -> Iterator[None]:
 
 class DeadlineCursor(psycopg.Cursor):
     def execute(self, *args: Any, **kwargs: Any):
-        with deadline(self.connection, self.connection.floe_deadline):
+        with deadline(self.connection, _deadline_of(self.connection)):
             return super().execute(*args, **kwargs)
 
     def executemany(self, *args: Any, **kwargs: Any):
-        with deadline(self.connection, self.connection.floe_deadline):
+        with deadline(self.connection, _deadline_of(self.connection)):
             return super().executemany(*args, **kwargs)
+
+
+def _deadline_of(connection: psycopg.Connection[Any]) -> float:
+    """The deadline of a cursor's connection (always a DeadlineConnection: its factory)."""
+    assert isinstance(connection, DeadlineConnection)
+    return connection.floe_deadline
 
 
 class DeadlineConnection(psycopg.Connection):

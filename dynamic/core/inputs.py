@@ -21,7 +21,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
-from sqlalchemy import BigInteger, Boolean, DateTime, Integer, String
+from sqlalchemy import BigInteger, Boolean, DateTime, Integer, String, Table
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import Mapper
 from werkzeug.exceptions import HTTPException
 
 from dynamic.core.look import render
@@ -120,7 +122,9 @@ def text_problem(value: str, max_length: int | None) -> str | None:
 def check_storable(model: type, values: Mapping[str, Any]) -> None:
     """Raise :class:`Unstorable` unless every value named after a column of ``model`` fits it
     (names that are not columns are not checked)."""
-    table = model.__table__
+    mapper: Mapper[Any] = sa_inspect(model)
+    table = mapper.local_table
+    assert isinstance(table, Table)  # (every model of ours maps one table)
     for name, value in values.items():
         column = table.columns.get(name)
         if column is None:

@@ -38,13 +38,15 @@ class Look:
 def init_app(app: Flask, registry: TenantRegistry) -> None:
     templates = Path(app.config["FLOE_SITE_DIR"]) / "templates"
     static = read_static(Path(app.config["FLOE_SITE_DIR"]) / "static")
+    flask_loader = app.jinja_env.loader  # Flask's: the blueprints' template folders
+    assert flask_loader is not None
     looks = {}
     for key, tenant in registry.items():
         loader = ChoiceLoader(
             [
                 FileSystemLoader(templates / "tenants" / key),
                 FileSystemLoader(templates),
-                app.jinja_env.loader,  # Flask's: the blueprints' template folders
+                flask_loader,
             ]
         )
         env = app.jinja_env.overlay(loader=loader, trim_blocks=True, lstrip_blocks=True)
@@ -62,7 +64,6 @@ def _look() -> Look:
 
 def render(template: str, title: str, status: int = 200, **context: Any) -> tuple[str, int]:
     """Render ``template`` (which extends the site's ``base.html``) for the request's tenant."""
-    app = current_app._get_current_object()
     look = _look()
     tenant = g.tenant
     context.update(
@@ -77,7 +78,7 @@ def render(template: str, title: str, status: int = 200, **context: Any) -> tupl
             else AccountLink("Log in", "/app/login")
         ),
     )
-    app.update_template_context(context)
+    current_app.update_template_context(context)
     return look.env.get_template(template).render(context), status
 
 

@@ -11,6 +11,7 @@ overrides it for one tenant (its key in upper case, ``-`` as ``_``).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app, url_for
@@ -30,7 +31,7 @@ def site_url(tenant: Tenant) -> str:
     return override or config["FLOE_SITE_URL"].format(domain=tenant.domain)
 
 
-def absolute_url(tenant: Tenant, endpoint: str, **values: object) -> str:
+def absolute_url(tenant: Tenant, endpoint: str, **values: Any) -> str:
     """``url_for(endpoint, **values)`` on ``tenant``'s site, whichever site the request is for."""
     return site_url(tenant) + url_for(endpoint, **values)
 

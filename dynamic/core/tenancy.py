@@ -21,7 +21,8 @@ def init_app(app: Flask) -> None:
     if proxies:
         # Only behind that many proxies of our own are X-Forwarded-* headers believed, and
         # only on requests that prove they came through the edge (dynamic/core/edge_proof.py).
-        app.wsgi_app = EdgeProof(
+        # Flask's documented way to add WSGI middleware; its hints declare wsgi_app a method.
+        app.wsgi_app = EdgeProof(  # type: ignore[method-assign]
             app.wsgi_app,
             proxies=proxies,
             edge_secrets=app.config.get("FLOE_EDGE_SECRET", ()),

@@ -29,6 +29,7 @@ from wtforms import HiddenField
 from wtforms.validators import DataRequired, Length, Regexp
 
 from dynamic.accounts.models import User
+from dynamic.accounts.sessions import signed_in_user
 from dynamic.core import inputs
 from dynamic.core.db import db
 from dynamic.core.forms import ActionForm
@@ -109,7 +110,7 @@ def start_checkout():
         return _confirm_page(plan, form, 400)
     if plan.recurring and _subscribed() is not None:
         return _confirm_page(plan, form, 409)
-    user = current_user._get_current_object()
+    user = signed_in_user()
     try:
         customer = customer_for(user)
         session_id, url = gateway().create_checkout_session(
@@ -175,7 +176,11 @@ def customer_for(user: User) -> str:
         db.session.commit()
     except IntegrityError:  # the other of two simultaneous first checkouts stored it
         db.session.rollback()
-        return db.session.scalar(select(StripeCustomer.id).where(StripeCustomer.user_id == user.id))
+        stored = db.session.scalar(
+            select(StripeCustomer.id).where(StripeCustomer.user_id == user.id)
+        )
+        assert stored is not None  # (what the IntegrityError says)
+        return stored
     return customer
 
 

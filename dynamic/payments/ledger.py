@@ -66,6 +66,7 @@ def lifetime_values(user_ids: Iterable[int]) -> dict[int, dict[str, int]]:
         .group_by(Payment.user_id, Payment.currency)
     )
     for user, currency, amount in db.session.execute(paid):
+        assert user is not None  # (the query's user_id IN)
         values[user][currency] = int(amount)
     held = (
         select(Payment.user_id, Dispute.currency, func.sum(Dispute.amount))
@@ -74,6 +75,7 @@ def lifetime_values(user_ids: Iterable[int]) -> dict[int, dict[str, int]]:
         .group_by(Payment.user_id, Dispute.currency)
     )
     for user, currency, amount in db.session.execute(held):
+        assert user is not None  # (the query's user_id IN)
         values[user][currency] = values[user].get(currency, 0) - int(amount)
     return {user: dict(sorted(by_currency.items())) for user, by_currency in values.items()}
 
@@ -105,7 +107,7 @@ def held_disputes(payment_ids: Iterable[int]) -> dict[int, int]:
         .where(Dispute.payment_id.in_(ids), Dispute.status.in_(HELD))
         .group_by(Dispute.payment_id)
     )
-    return {payment: int(amount) for payment, amount in rows}
+    return {payment: int(amount) for payment, amount in rows if payment is not None}
 
 
 def entitlement(user_id: int, now: dt.datetime | None = None) -> Entitlement:

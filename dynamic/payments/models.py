@@ -12,11 +12,11 @@ import datetime as dt
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from dynamic.core.db import db
+from dynamic.core.db import Model
 from dynamic.core.db import utcnow as _now
 
 
-class StripeCustomer(db.Model):
+class StripeCustomer(Model):
     """The Stripe customer of a user: created once, at the first checkout."""
 
     __tablename__ = "stripe_customers"
@@ -30,7 +30,7 @@ class StripeCustomer(db.Model):
     __table_args__ = (UniqueConstraint("user_id", name="uq_stripe_customers_user"),)
 
 
-class CheckoutSession(db.Model):
+class CheckoutSession(Model):
     """A Checkout Session this service created: whose it is, for which plan. The success page
     shows only the owner's sessions."""
 
@@ -47,7 +47,7 @@ class CheckoutSession(db.Model):
     )
 
 
-class Payment(db.Model):
+class Payment(Model):
     """One payment: a one-off purchase or one invoice of a subscription.
 
     Stripe reports a payment through several objects (Checkout Session, invoice, charge,
@@ -87,7 +87,7 @@ class Payment(db.Model):
     )
 
 
-class Dispute(db.Model):
+class Dispute(Model):
     """A chargeback (or an inquiry) on a payment's charge."""
 
     __tablename__ = "disputes"
@@ -106,7 +106,7 @@ class Dispute(db.Model):
     state_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
 
-class Subscription(db.Model):
+class Subscription(Model):
     """A Stripe subscription, as its latest event described it."""
 
     __tablename__ = "subscriptions"
@@ -125,7 +125,7 @@ class Subscription(db.Model):
     state_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
 
-class StripeEvent(db.Model):
+class StripeEvent(Model):
     """Every webhook event received, stored in the transaction of its effects: its id is the
     primary key, so a second delivery of the same event changes nothing."""
 

@@ -115,7 +115,7 @@ def _digest(text: str, length: int) -> str:
 
 def local_serializer() -> URLSafeSerializer:
     """Signs what the local checkout page needs, so nobody can pay for someone else."""
-    return URLSafeSerializer(current_app.secret_key, salt="floe.pay.local")
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="floe.pay.local")
 
 
 def init_app(app: Flask) -> None:

@@ -160,10 +160,10 @@ def record(event: dict[str, Any], raw: str | None = None) -> Outcome:
     raise AssertionError("unreachable")
 
 
-def _parse(event: dict[str, Any]) -> Event:
-    data = event.get("data")
+def _parse(sent: dict[str, Any]) -> Event:
+    data = sent.get("data")
     obj = data.get("object") if isinstance(data, dict) else None
-    ident, kind, created = event.get("id"), event.get("type"), event.get("created")
+    ident, kind, created = sent.get("id"), sent.get("type"), sent.get("created")
     if not (
         isinstance(ident, str)
         and ident
@@ -399,7 +399,7 @@ _CHARGE_STATUS = {"succeeded": "paid", "pending": "pending", "failed": "failed"}
 def on_charge(event: Event, after: After) -> None:
     """A charge was refunded, in part or in full: ``amount_refunded`` is the total so far."""
     charge = event.object
-    status = _CHARGE_STATUS.get(charge.get("status"))
+    status = _CHARGE_STATUS.get(charge.get("status", ""))
     if status is None:
         raise ValueError(f"charge status {charge.get('status')!r}")
     metadata = _metadata(charge)

@@ -193,7 +193,7 @@ def page(path: str):
     if experiment is not None:
         preview = forced(experiment)
         variant = preview or variant_for(experiment, visitor)
-    shown = variant.key if variant and variant != experiment.control else None
+    shown = variant.key if experiment and variant and variant != experiment.control else None
     file = page_file(site, path, shown)
     if shown and not file.is_file():
         current_app.logger.error("split: no pre-rendered page %s", file)

@@ -43,14 +43,24 @@ class RatePoint(Protocol):
 
 
 @dataclass(frozen=True)
+class ShownPoint:
+    """A point that has a rate."""
+
+    day: dt.date
+    rate: float
+    low: float | None
+    high: float | None
+
+
+@dataclass(frozen=True)
 class Series:
     label: str
     points: Sequence[RatePoint]
 
     @property
-    def shown(self) -> list[RatePoint]:
+    def shown(self) -> list[ShownPoint]:
         """The points with a rate (a cumulative rate has none before the first visitor)."""
-        return [p for p in self.points if p.rate is not None]
+        return [ShownPoint(p.day, p.rate, p.low, p.high) for p in self.points if p.rate is not None]
 
 
 @dataclass(frozen=True)

@@ -69,8 +69,9 @@ def split_revenue(experiment: str | None) -> None:
         revenue.setdefault((row.experiment, row.variant), []).append(row)
     for bucket in sorted(set(sizes) | set(revenue)):
         users = sizes.get(bucket, 0)
-        for row in revenue.get(bucket) or [None]:
-            money = f"{row.currency}\t{row.payers}\t{row.revenue}" if row else "-\t0\t0"
+        rows: list[BucketRevenue | None] = [*revenue.get(bucket, [])]
+        for entry in rows or [None]:
+            money = f"{entry.currency}\t{entry.payers}\t{entry.revenue}" if entry else "-\t0\t0"
             click.echo(f"{bucket[0]}\t{bucket[1]}\t{users}\t{money}")
 
 

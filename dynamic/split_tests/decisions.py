@@ -15,6 +15,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from flask import current_app, g
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from dynamic.core.db import DatabaseUnavailable, db
@@ -135,9 +136,11 @@ def resume(key: str) -> Experiment:
             f"site/experiments.toml says {key} is {experiment.status}: set it to running there, "
             "rebuild and deploy to run it again."
         )
-    deleted = db.session.execute(
+    result = db.session.execute(
         db.delete(ExperimentDecision).where(ExperimentDecision.experiment == key)
-    ).rowcount
+    )
+    assert isinstance(result, CursorResult)  # what a DELETE returns: it has the row count
+    deleted = result.rowcount
     db.session.commit()
     if not deleted:
         raise DecisionError(f"{key} is not stopped: there is nothing to undo.")

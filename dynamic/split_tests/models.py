@@ -16,11 +16,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from dynamic.core.db import db
+from dynamic.core.db import Model
 from dynamic.core.db import utcnow as _now
 
 
-class Exposure(db.Model):
+class Exposure(Model):
     """A visitor's browser confirmed it showed a variant: once per visitor and experiment."""
 
     __tablename__ = "exposures"
@@ -41,7 +41,7 @@ class Exposure(db.Model):
     )
 
 
-class UserAssignment(db.Model):
+class UserAssignment(Model):
     """A user's bucket in an experiment, copied at sign-up: payments are credited to it."""
 
     __tablename__ = "user_assignments"
@@ -52,7 +52,7 @@ class UserAssignment(db.Model):
     assigned_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
 
-class ExperimentDecision(db.Model):
+class ExperimentDecision(Model):
     """An admin stopped a running experiment (and maybe declared its winner) from the admin.
 
     Kept here rather than only in site/experiments.toml so every worker and host applies it at

@@ -288,7 +288,7 @@ def _signups_by_day(
     return _by_day(db.session.execute(query))
 
 
-def _by_day(rows: Iterable[Row[Any]]) -> dict[str, dict[dt.date, int]]:
+def _by_day(rows: Iterable[Row[str, dt.date, int]]) -> dict[str, dict[dt.date, int]]:
     counts: dict[str, dict[dt.date, int]] = defaultdict(dict)
     for variant, day, count in rows:
         counts[variant][day] = int(count)
@@ -482,21 +482,21 @@ def verdict(results: list[VariantResult], srm: SampleRatio | None) -> str:
     lacking = [f"{r.key} has {shortfall(r)}" for r in results if not r.enough_data]
     if lacking:
         return f"Not enough data yet: {'; '.join(lacking)}."
-    compared = [r for r in results if r.vs_control is not None]
+    compared = [(r.key, r.vs_control) for r in results if r.vs_control is not None]
     if not compared:
         return "Nothing to compare: the experiment has only its control."
     alpha = 1 - CONFIDENCE
     control = results[0].key
-    winners = [r for r in compared if r.vs_control.p_value < alpha and r.vs_control.z > 0]
-    losers = [r for r in compared if r.vs_control.p_value < alpha and r.vs_control.z < 0]
+    winners = [(k, c) for k, c in compared if c.p_value < alpha and c.z > 0]
+    losers = [(k, c) for k, c in compared if c.p_value < alpha and c.z < 0]
     if winners:
-        best = max(winners, key=lambda r: r.vs_control.absolute_uplift)
-        return f"{best.key} beats {control}: {_figures(best.vs_control)}"
+        key, best = max(winners, key=lambda kc: kc[1].absolute_uplift)
+        return f"{key} beats {control}: {_figures(best)}"
     if losers and len(losers) == len(compared):
-        worst = min(losers, key=lambda r: r.vs_control.absolute_uplift)
-        return f"{worst.key} does worse than {control}: {_figures(worst.vs_control)}"
-    best = max(compared, key=lambda r: r.vs_control.chance_to_beat)
-    return f"No significant difference yet: {best.key} {_figures(best.vs_control)}"
+        key, worst = min(losers, key=lambda kc: kc[1].absolute_uplift)
+        return f"{key} does worse than {control}: {_figures(worst)}"
+    key, best = max(compared, key=lambda kc: kc[1].chance_to_beat)
+    return f"No significant difference yet: {key} {_figures(best)}"
 
 
 def _figures(c: ConversionComparison) -> str:

@@ -19,6 +19,7 @@ import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 # numpy and scipy are imported by the functions that use them: scipy.stats takes about a
 # second to import, which every worker and `flask` command would pay at start for a report few
@@ -348,7 +349,7 @@ def proportion_interval(
     return (float(ci.low), float(ci.high))
 
 
-def _count(name: str, value: object) -> int:
+def _count(name: str, value: Any) -> int:
     """A whole, non-negative count, from an int or an integral float or Decimal."""
     try:
         count = operator.index(value)

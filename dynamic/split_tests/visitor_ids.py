@@ -46,13 +46,14 @@ def _signer() -> Signer:
 
 def read(cookie: str | None) -> VisitorId | None:
     """The visitor id in a ``floe_vid`` cookie value; None when it holds none."""
-    value, dot, _ = (cookie or "").partition(".")
+    text = cookie or ""
+    value, dot, _ = text.partition(".")
     if not _ID.match(value):
         return None
     if not dot:
         return VisitorId(value, issued=False)
     try:
-        return VisitorId(_signer().unsign(cookie).decode(), issued=True)
+        return VisitorId(_signer().unsign(text).decode(), issued=True)
     except BadSignature:
         return VisitorId(value, issued=False)
 
@@ -86,9 +87,12 @@ def may_issue() -> bool:
     budget = parse(current_app.config["FLOE_VISITOR_ID_LIMIT"])
     prefix = current_app.config.get("RATELIMIT_KEY_PREFIX", "")
     own = limiter.current
+    failures = own.storage.base_exceptions  # e.g. redis-py's errors
+    caught: tuple[type[Exception], ...]
+    caught = (StorageError, *failures) if isinstance(failures, tuple) else (StorageError, failures)
     try:
         return own.limiter.hit(budget, prefix, "floe-visitor-ids", address())
-    except (StorageError, own.storage.base_exceptions):  # e.g. redis-py's errors
+    except caught:
         current_app.logger.warning("split: the rate-limit storage failed; no visitor id signed")
         return False
 

@@ -109,7 +109,8 @@ def build_catalogs(
         catalog = Catalog(tenant, posts, tags, pages, memo=memo)
         _collect_aliases(catalog, problems)
         resolved: dict[str, str] = {}  # many records link to the same posts
-        for record in [*posts, *pages.values()]:
+        records: list[Post | LandingPage] = [*posts, *pages.values()]
+        for record in records:
             if record.rendered and record.rendered.post_links:
                 catalog.links[record.file] = _link_targets(
                     record, key, by_stem, corpus, tenants, problems, resolved

@@ -27,7 +27,7 @@ from renderer.engine.progress import Progress
 
 def load_corpus(
     content_dir: Path,
-    tenants: Mapping[str, Tenant],
+    tenants: Mapping[str, Tenant | None],
     *,
     drafts: bool = False,
     today: dt.date | None = None,
@@ -248,7 +248,9 @@ def _expand_all(
     return made
 
 
-def _check_slugs(posts: list[Post], tenants: Mapping[str, Tenant], problems: list[Problem]) -> None:
+def _check_slugs(
+    posts: list[Post], tenants: Mapping[str, Tenant | None], problems: list[Problem]
+) -> None:
     for tenant in tenants:
         seen: dict[str, Post] = {}
         for post in sorted(posts, key=lambda p: p.file):
@@ -268,7 +270,7 @@ def _check_slugs(posts: list[Post], tenants: Mapping[str, Tenant], problems: lis
 
 
 def _check_entry_ids(
-    posts: list[Post], tenants: Mapping[str, Tenant], problems: list[Problem]
+    posts: list[Post], tenants: Mapping[str, Tenant | None], problems: list[Problem]
 ) -> None:
     """Each feed entry id belongs to one post (two posts with one id are one entry to readers)."""
     for key, tenant in tenants.items():
@@ -293,7 +295,7 @@ def _check_entry_ids(
 
 def _check_home_pages(
     pages: list[LandingPage],
-    tenants: Mapping[str, Tenant],
+    tenants: Mapping[str, Tenant | None],
     content_dir: Path,
     root: Path,
     problems: list[Problem],

@@ -147,7 +147,7 @@ class ContentReader:
     def read(self) -> dict[str, SourcePage]:
         """All ``.md`` files by path without extension (``posts/x``, ``pages/t/home`` …)."""
         self.pages.reload()
-        return {page.path: page for page in self.pages}  # type: ignore[misc]
+        return {page.path: page for page in self.pages}
 
     def parse(self, path: str, data: bytes) -> SourcePage:
         """The page of one file whose bytes the caller read, parsed as :meth:`read` does."""

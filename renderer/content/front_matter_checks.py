@@ -107,7 +107,7 @@ def read_post(
     page: SourcePage,
     file: str,
     stem: str,
-    tenants: Mapping[str, Tenant],
+    tenants: Mapping[str, Tenant | None],
     problems: list[Problem],
     assets: Mapping[str, Any] | None,
     memo: MutableMapping[str, FrontMatter],
@@ -214,7 +214,7 @@ def read_page(
     page: SourcePage,
     file: str,
     rest: str,
-    tenants: Mapping[str, Tenant],
+    tenants: Mapping[str, Tenant | None],
     problems: list[Problem],
     memo: MutableMapping[str, FrontMatter],
 ) -> LandingPage | None:

@@ -15,7 +15,7 @@ from floe.tomlsource import read_toml
 from renderer.content import variant_files
 from renderer.content.catalog import Catalog, build_catalogs
 from renderer.content.corpus import load_corpus
-from renderer.content.documents import Corpus
+from renderer.content.documents import Corpus, LandingPage, Post
 from renderer.content.flatpages_adapter import ContentReader
 from renderer.content.markdown import Rendered
 from renderer.content.record_store import RecordStore
@@ -177,7 +177,8 @@ def content_warnings(corpus: Corpus) -> list[Problem]:
                     'delete it, or include it with {% snippet "' + name + '" %}',
                 )
             )
-    for record in [*corpus.posts, *corpus.pages]:
+    records: list[Post | LandingPage] = [*corpus.posts, *corpus.pages]
+    for record in records:
         if len(record.description) > DESCRIPTION_LIMIT:
             warnings.append(
                 Problem(

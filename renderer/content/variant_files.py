@@ -84,6 +84,6 @@ def plan_variants(experiments: Experiments, pages: Sequence[LandingPage]) -> Var
                                 f"write content/pages/{tenant}/{base}@{variant.key}.md, {hint}",
                             )
                         )
-                    elif not experiment.running and (page := by_key.get((tenant, base, None))):
-                        plan.winners[page.file] = replace(found, name=base)
+                    elif not experiment.running and (original := by_key.get((tenant, base, None))):
+                        plan.winners[original.file] = replace(found, name=base)
     return plan

@@ -156,7 +156,7 @@ def apply_journal(journal: Journal, current: Path, staging: Path) -> None:
     that resolves outside either tree raises :class:`renderer.engine.paths.OutsideOutput` before
     anything is done with it.
     """
-    folders = set()
+    folders: set[Path] = set()
     for rel in journal.written:
         target = inside(staging, rel)
         source = inside(current, rel)
@@ -217,7 +217,7 @@ def _mirror(source: str, target: str, prefix: str, files: set[str]) -> None:
 def remove_files(root: Path, relative: set[str]) -> None:
     """Delete these files under ``root``, and the folders they leave empty (never anything
     that resolves outside ``root``: :class:`renderer.engine.paths.OutsideOutput`)."""
-    folders = set()
+    folders: set[Path] = set()
     for rel in relative:
         inside(root, rel).unlink(missing_ok=True)
         folders.update(Path(rel).parents)

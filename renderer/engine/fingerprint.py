@@ -174,9 +174,9 @@ def _versions(packages: Iterable[str]) -> dict[str, str]:
                     found[wanted[key]] = version
     missing = [p for p in wanted.values() if p not in found]
     if missing:
-        from importlib.metadata import version
+        from importlib.metadata import version as installed_version
 
-        found.update({package: version(package) for package in missing})
+        found.update({package: installed_version(package) for package in missing})
     return {package: found[package] for package in wanted.values()}
 
 

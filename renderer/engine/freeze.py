@@ -27,6 +27,7 @@ from flask_frozen import (
 from jinja2 import TemplateError, TemplateNotFound, TemplateSyntaxError
 
 from floe.errors import Problem
+from renderer.content.documents import LandingPage, Post
 from renderer.content.sources import Sources
 from renderer.engine.build_cache import Journal, remove_files
 from renderer.engine.linkcheck import check_links, internal_links, pack
@@ -329,7 +330,8 @@ def _finish(
     for part in parts:
         links.update(part[2])
     catalog = sources.catalogs[plan.tenant]
-    page_sources = {r.url: r.file for r in [*catalog.posts, *catalog.pages.values()]}
+    records: list[Post | LandingPage] = [*catalog.posts, *catalog.pages.values()]
+    page_sources = {r.url: r.file for r in records}
     # Files that came cannot break a link that resolved; files that went can.
     trusted = plan.unchanged if plan.staged <= built else set()
     result.problems, result.links = check_links(

@@ -122,7 +122,7 @@ def srcset_urls(value: str) -> Iterator[str]:
 
 def internal_links(html: bytes, page: str, domain: str) -> Links:
     """The links of a page that stay on the static site, with the path each points to."""
-    found = {}
+    found: dict[str, str] = {}
     for link in iter_links(html):
         target = internal_path(link, page, domain)
         if target is not None and not target.startswith(DYNAMIC_PREFIX):
@@ -132,7 +132,7 @@ def internal_links(html: bytes, page: str, domain: str) -> Links:
 
 def site_files(root: Path) -> set[str]:
     """Every file of a built site, as a path relative to it."""
-    files = set()
+    files: set[str] = set()
     for folder, _dirs, names in os.walk(root):
         rel = os.path.relpath(folder, root)
         prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"

@@ -33,7 +33,8 @@ class _LazyDigests:
     """Digests of parts of the catalog, computed only when a template uses that part."""
 
     def __init__(self, **parts: Callable[[], str]):
-        self._parts, self._done = parts, {}
+        self._parts = parts
+        self._done: dict[str, str] = {}
 
     def get(self, part: str, default: str | None = None) -> str:
         name = part if part in self._parts else "everything"
@@ -141,7 +142,11 @@ def _read_uses(tree: nodes.Template) -> TemplateUses:
                 assets.append(literal if isinstance(literal, str) and literal else None)
         elif isinstance(node, nodes.Name):
             names += node.name == "catalog"
-        elif isinstance(node.node, nodes.Name) and node.node.name == "catalog":
+        elif (
+            isinstance(node, nodes.Getattr)
+            and isinstance(node.node, nodes.Name)
+            and node.node.name == "catalog"
+        ):
             catalog.append(node.attr)  # catalog.tags → tags
     if names > len(catalog):  # the catalog used otherwise than by one of its parts
         catalog.append("everything")

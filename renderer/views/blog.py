@@ -78,5 +78,5 @@ def urls() -> Iterator[str]:
         yield f"/blog/page/{number}/"
     for found in catalog.posts:
         yield found.url
-    for found in catalog.tags.values():
-        yield found.url
+    for tag in catalog.tags.values():
+        yield tag.url
