@@ -6,7 +6,7 @@ CloudFront, or readied for Netlify. Usable without the command line: :func:`publ
   read as Netlify reads them (the one reader of each, for the deploys, .cloudfront and tests);
 - :mod:`.site_files`: what the build holds, each file with its hashes, headers and redirect;
 - :mod:`.s3_plan`: what the bucket holds, and what to upload and delete;
-- :mod:`.aws_calls`: boto3 calls on a thread pool, their failures said in one line, progress;
+- :mod:`.aws_calls`: boto3 calls on a thread pool, their failures said in one line;
 - :mod:`.s3`: the S3 upload itself, uploads first and deletes last;
 - :mod:`.cloudfront`: the stack's parameters, the CDN paths a deploy changed, their invalidation;
 - :mod:`.netlify_signed`: a Netlify site's ``/app/*`` proxy made a signed rule (ops/ runs it);

@@ -1,38 +1,18 @@
-"""Running boto3 calls on a thread pool, and saying in one line why one failed; how a deploy
-reports its progress."""
+"""Running boto3 calls on a thread pool, and saying in one line why one failed."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
+from floe.progress import Progress
 from publish import DeployError
 from publish.site_files import LocalFile
 
 T = TypeVar("T")
-
-
-class Progress(Protocol):
-    """How a deploy reports its progress (the command line's bar is one)."""
-
-    def start(self, phase: str, total: int) -> None:
-        """A phase of ``total`` steps begins (comparing, uploading, deleting)."""
-
-    def advance(self, steps: int = 1) -> None:
-        """``steps`` more steps of the current phase are done."""
-
-
-class Silent:
-    """No progress shown: for library callers and tests."""
-
-    def start(self, phase: str, total: int) -> None:
-        pass
-
-    def advance(self, steps: int = 1) -> None:
-        pass
 
 
 def describe(error: Exception) -> str:

@@ -17,8 +17,9 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from floe.assets import PREFIX
+from floe.progress import Progress, Silent
 from publish import DeployError
-from publish.aws_calls import Progress, Silent, describe, run_all
+from publish.aws_calls import describe, run_all
 from publish.cloudfront import invalidate, invalidation_paths
 from publish.s3_plan import Plan, compare, list_bucket, settle
 from publish.site_files import HASH_KEY, LocalFile, scan_site

@@ -36,6 +36,7 @@ from tests.conftest import (
 )
 from tests.helpers.accounts import PASSWORD, signup
 from tests.helpers.browser import require
+from tests.helpers.split import BROWSER, PRICING_HEADLINE
 from tests.helpers.tcp_proxy import TcpProxy
 
 #: Short bounds for the test (the defaults are a little longer): connect (psycopg's least),
@@ -48,22 +49,8 @@ FAST = {
 }
 #: Seconds any one request may take before the test fails (never reached when it passes).
 SAFETY_NET = 20
-BROWSER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0 Safari/537.36"
+BROWSER_AGENT = BROWSER["User-Agent"]
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
-EXPERIMENT = """
-[experiments.pricing-headline]
-tenants = ["freelancers"]
-pages = ["pricing"]
-status = "running"
-
-[[experiments.pricing-headline.variants]]
-key = "control"
-weight = 0.5
-
-[[experiments.pricing-headline.variants]]
-key = "annual-first"
-weight = 0.5
-"""
 CONTROL = "<!doctype html><title>CONTROL pricing</title>"
 
 
@@ -126,7 +113,7 @@ def split_site(tmp_path: Path) -> dict[str, str]:
     """A site with the pricing page under test and a build output with both variants."""
     site = tmp_path / "site"
     shutil.copytree(REPO / "site", site)
-    (site / "experiments.toml").write_text(EXPERIMENT)
+    (site / "experiments.toml").write_text(PRICING_HEADLINE)
     build = tmp_path / "build" / TENANT_HOST
     for name, title in (("pricing", "CONTROL"), ("pricing@annual-first", "VARIANT")):
         (build / name).mkdir(parents=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from floe.errors import Problem, SourceError
+from floe.progress import Progress
 from floe.tenants import Tenant
 from renderer.content.documents import Corpus, LandingPage, Post
 from renderer.content.flatpages_adapter import ContentReader, SourcePage
@@ -22,7 +23,6 @@ from renderer.content.front_matter_checks import read_page, read_post
 from renderer.content.markdown import Rendered, asset_refs, conversion_key, convert_all
 from renderer.content.record_store import RecordStore, snippet_hashes
 from renderer.content.snippets import SnippetSource, expand_snippets
-from renderer.engine.progress import Progress
 
 
 def load_corpus(

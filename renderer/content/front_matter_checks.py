@@ -100,7 +100,8 @@ class _Fields(Fields):
         *,
         required: bool = False,
     ) -> tuple[str, ...]:
-        return tuple(v.strip() for v in super().strings(field, message, hint) or ())
+        found = super().strings(field, message, hint, required=required)
+        return tuple(v.strip() for v in found or ())
 
 
 def read_post(

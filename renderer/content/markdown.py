@@ -23,9 +23,9 @@ from markdown.extensions.toc import TocExtension
 from markdown.treeprocessors import Treeprocessor
 from pygments.formatters import HtmlFormatter
 
+from floe.progress import Progress, Silent
 from renderer.engine import cache_keys
 from renderer.engine.parallel import fork_map
-from renderer.engine.progress import Progress, Silent
 
 POST_LINK_PREFIX = "floe-post:"
 POST_LINK = re.compile(r'(?P<attr>href|src)="floe-post:(?P<stem>[^"#]*)(?P<fragment>#[^"]*)?"')

@@ -10,6 +10,7 @@ from pygments.styles import STYLES, get_all_styles
 
 from floe.errors import Problem, SourceError
 from floe.experiments import Experiments, load_experiments
+from floe.progress import Progress
 from floe.tenants import TenantRegistry, load_tenants
 from floe.tomlsource import read_toml
 from renderer.content import variant_files
@@ -20,7 +21,6 @@ from renderer.content.flatpages_adapter import ContentReader
 from renderer.content.markdown import Rendered
 from renderer.content.record_store import RecordStore
 from renderer.engine.paths import ProjectPaths
-from renderer.engine.progress import Progress
 from renderer.views.asset_urls import AssetManifest, read_static
 
 

@@ -27,6 +27,7 @@ from flask_frozen import (
 from jinja2 import TemplateError, TemplateNotFound, TemplateSyntaxError
 
 from floe.errors import Problem
+from floe.progress import Progress
 from renderer.content.documents import LandingPage, Post
 from renderer.content.sources import Sources
 from renderer.engine.build_cache import Journal, remove_files
@@ -34,7 +35,6 @@ from renderer.engine.linkcheck import check_links, internal_links, pack
 from renderer.engine.page_keys import page_keys
 from renderer.engine.parallel import fork_map
 from renderer.engine.paths import OutsideOutput, inside
-from renderer.engine.progress import Progress
 from renderer.views import asset_urls, blog, crawler_files, landing
 from renderer.views.app import create_app
 

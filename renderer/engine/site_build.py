@@ -25,6 +25,7 @@ from pathlib import Path
 from jinja2 import FileSystemBytecodeCache
 
 from floe.errors import Problem, SourceError
+from floe.progress import Progress, Silent
 from renderer.content.flatpages_adapter import ContentReader
 from renderer.content.record_store import RecordStore, SourceFiles
 from renderer.content.sources import Sources, load_sources
@@ -44,7 +45,6 @@ from renderer.engine.freeze import Frozen, Plan, plan_tenant, render_plans, url_
 from renderer.engine.output import Generations
 from renderer.engine.parallel import default_jobs, fork_each, fork_map
 from renderer.engine.paths import OutsideOutput, ProjectPaths
-from renderer.engine.progress import Progress, Silent
 
 STAGING_PREFIX = ".staging-"
 
