@@ -29,6 +29,7 @@ import lxml.html
 
 from bench.corpus import generate
 from renderer.engine import linkcheck
+from renderer.engine.output import RESERVED
 
 REPO = Path(__file__).resolve().parent.parent
 TODAY = "2026-11-21"
@@ -91,7 +92,10 @@ def main() -> None:
         subprocess.run(
             [*command, "--out", str(out), "--today", TODAY], check=True, capture_output=True
         )
-        sites = sorted(p for p in out.iterdir() if not p.name.startswith("."))
+        # Each tenant's build/<domain> link; builds/ and current/ hold the same sites again.
+        sites = sorted(
+            p for p in out.iterdir() if not p.name.startswith(".") and p.name not in RESERVED
+        )
         pages = [
             (site.resolve().name if site.is_symlink() else site.name, "/" + rel, data)
             for site in sites
